@@ -1,0 +1,28 @@
+# jobdelta: crawler, scheduler and CLI in one image.
+# Chromium comes from Debian's packages (browser boards); Playwright never downloads a browser.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+    JOBDELTA_CONFIG=/data/jobdelta.toml \
+    JOBDELTA_CACHE_DIR=/data/httpcache
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends chromium ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml README.md alembic.ini ./
+COPY crawler ./crawler
+COPY spiders ./spiders
+COPY scheduler ./scheduler
+COPY db ./db
+RUN pip install . && useradd --create-home jobdelta && mkdir -p /data && chown jobdelta /data
+
+USER jobdelta
+WORKDIR /data
+VOLUME ["/data"]
+ENTRYPOINT ["jobdelta"]
+CMD ["--help"]

@@ -1,0 +1,333 @@
+"""The ``jobdelta`` command line: one command per operation.
+
+Every domain error (bad config, unknown source, unreachable database) is
+printed as one line on stderr with a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crawler import output
+from crawler.config import STARTER_CONFIG, Config, config_path, load_config
+from crawler.errors import ConfigError, JobdeltaError
+
+_AGO = re.compile(r"^(\d+)\s*(m|h|d|w)$")
+EVENT_KINDS = ("new", "changed", "expired", "reopened", "closing")
+
+
+def parse_when(text: str, *, now: datetime | None = None) -> datetime:
+    """``7d``/``12h``/``30m``/``2w`` ago, ``now``, an ISO date (midnight UTC)
+    or an ISO datetime (UTC when it has no offset)."""
+    now = now or datetime.now(UTC)
+    text = text.strip()
+    if text == "now":
+        return now
+    m = _AGO.match(text)
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        return now - timedelta(**{{"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: n})
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a time: use 7d, 12h, now, 2026-11-01 or "
+                                 "2026-11-01T09:30:00+00:00") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class _When(click.ParamType):
+    name = "WHEN"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
+        return value if isinstance(value, datetime) else parse_when(str(value))
+
+
+WHEN = _When()
+
+
+class _Group(click.Group):
+    """Turns domain errors into one line and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except JobdeltaError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+        except _db_errors() as exc:
+            orig = getattr(exc, "orig", None) or exc
+            first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+            click.echo(f"error: database: {first}", err=True)
+            ctx.exit(1)
+
+
+def _db_errors() -> tuple[type[BaseException], ...]:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    return (OperationalError, ProgrammingError)
+
+
+def _config(ctx: click.Context, required: bool = False) -> Config:
+    obj = ctx.ensure_object(dict)
+    return load_config(obj.get("config_path"), required=required)
+
+
+def _session(cfg: Config):  # noqa: ANN202
+    from db.engine import session_factory
+    from db.migrate import is_current
+
+    if not is_current(cfg.database_url):
+        raise JobdeltaError(f"database {_safe_url(cfg.database_url)} has no jobdelta schema: "
+                            "run `jobdelta db upgrade` (or `jobdelta crawl`) first")
+    return session_factory(cfg.database_url)()
+
+
+def _safe_url(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]+@", r"//\1:***@", url)
+
+
+def _sources(values: tuple[str, ...]) -> list[str] | None:
+    names = [n for v in values for n in v.split(",") if n]
+    return names or None
+
+
+def _fmt_option(choices: tuple[str, ...] = output.FORMATS) -> Callable[[Any], Any]:
+    return click.option("--format", "fmt", type=click.Choice(choices), default="table",
+                        show_default=True, help="Output format.")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help="Config file (default: $JOBDELTA_CONFIG, else ./jobdelta.toml).")
+@click.version_option(package_name="jobdelta")
+@click.pass_context
+def main(ctx: click.Context, config_file: str | None) -> None:
+    """jobdelta watches job boards and tells you what changed.
+
+    \b
+    Example:
+      jobdelta init && jobdelta crawl && jobdelta changes --since 7d
+    """
+    ctx.ensure_object(dict)["config_path"] = config_file
+
+
+@main.command()
+@click.argument("sources", nargs=-1)
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Sources crawled in parallel (each in its own process).")
+@click.option("--verbose", "-v", is_flag=True, help="Show the crawl log on stderr.")
+@click.pass_context
+def crawl(ctx: click.Context, sources: tuple[str, ...], jobs: int, verbose: bool) -> None:
+    """Crawl sources now and print a summary per source.
+
+    With no SOURCE, every enabled source in the config is crawled. Exits
+    non-zero when any source failed.
+
+    \b
+    Example:
+      jobdelta crawl acme acme-careers --jobs 2
+    """
+    from crawler.runner import run_sources
+    from db.migrate import upgrade
+
+    cfg = _config(ctx, required=True)
+    names = list(sources) or [s.name for s in cfg.sources if s.enabled]
+    for name in names:
+        cfg.source(name)  # unknown names fail before anything starts
+    if not names:
+        raise ConfigError(f"{cfg.path}: no sources configured")
+    upgrade(cfg.database_url)
+    results = run_sources(cfg, names, jobs=jobs, quiet=not verbose)
+    rows = [vars(r) for r in results]
+    output.write(rows, "table", sys.stdout,
+                 ["source", "run_id", "status", "seen", "new", "changed", "expired", "reopened", "reason"])
+    if any(r.status == "failed" for r in results):
+        ctx.exit(1)
+
+
+@main.command()
+@click.option("--since", type=WHEN, default="7d", show_default=True,
+              help="Events at or after this time: 7d, 12h, 2026-11-01, an ISO datetime.")
+@click.option("--until", type=WHEN, default=None, help="Events at or before this time.")
+@click.option("--source", "-s", multiple=True, help="Only this source (repeatable, or comma-separated).")
+@click.option("--kind", "-k", default=None,
+              help=f"Comma-separated kinds: {','.join(EVENT_KINDS)}.")
+@click.option("--run", "run_id", type=int, default=None, help="Only the events of this run id.")
+@_fmt_option(("table", "json", "jsonl", "csv"))
+@click.pass_context
+def changes(ctx: click.Context, since: datetime, until: datetime | None, source: tuple[str, ...],
+            kind: str | None, run_id: int | None, fmt: str) -> None:
+    """List change events: new, changed, expired, reopened, closing.
+
+    \b
+    Example:
+      jobdelta changes --since 2d --kind new,changed --format json
+    """
+    from db import queries
+
+    kinds = [k.strip() for k in kind.split(",") if k.strip()] if kind else None
+    bad = [k for k in kinds or [] if k not in EVENT_KINDS]
+    if bad:
+        raise click.BadParameter(f"unknown kind {bad[0]!r} (kinds: {', '.join(EVENT_KINDS)})",
+                                 param_hint="--kind")
+    cfg = _config(ctx)
+    with _session(cfg) as session:
+        rows = queries.changes(session, since=since, until=until, sources=_sources(source),
+                               kinds=kinds, run_id=run_id)
+        if fmt == "table":
+            rows = (dict(r, changed_fields=", ".join(c["field"] for c in r["changes"] or [])) for r in rows)
+        n = output.write(rows, fmt, sys.stdout, ["at", "kind", "source", "external_id", "title", "reason"])
+    if fmt == "table" and n == 0:
+        click.echo("no changes", err=True)
+
+
+@main.command()
+@click.option("--source", "-s", multiple=True, help="Only this source (repeatable, or comma-separated).")
+@click.option("--at", type=WHEN, default="now", show_default=True,
+              help="The moment to look at: now, 2026-11-01, an ISO datetime, 3d (ago).")
+@click.option("--status", type=click.Choice(["open", "expired", "all"]), default="open",
+              show_default=True, help="Open at that moment, expired by then, or both.")
+@_fmt_option()
+@click.pass_context
+def postings(ctx: click.Context, source: tuple[str, ...], at: datetime, status: str, fmt: str) -> None:
+    """Postings as they stood at a moment, with their content then.
+
+    \b
+    Example:
+      jobdelta postings --source acme --at 2026-11-01T12:00:00Z --format jsonl
+    """
+    from db import queries
+
+    cfg = _config(ctx)
+    with _session(cfg) as session:
+        rows = queries.postings_at(session, at, sources=_sources(source), status=status)
+        n = output.write(rows, fmt, sys.stdout,
+                         ["source", "external_id", "status", "title", "locations", "salary", "deadline"])
+    if fmt == "table" and n == 0:
+        click.echo("no postings", err=True)
+
+
+@main.command()
+@click.argument("posting", metavar="SOURCE:EXTERNAL_ID")
+@_fmt_option(("table", "json", "jsonl"))
+@click.pass_context
+def history(ctx: click.Context, posting: str, fmt: str) -> None:
+    """Every version of one posting, with its validity and the diff to the
+    version before.
+
+    \b
+    Example:
+      jobdelta history acme:4012345 --format json
+    """
+    from db import queries
+
+    source, sep, external_id = posting.partition(":")
+    if not sep or not source or not external_id:
+        raise click.BadParameter("expected SOURCE:EXTERNAL_ID, e.g. acme:4012345", param_hint="POSTING")
+    cfg = _config(ctx)
+    with _session(cfg) as session:
+        versions = queries.history(session, source, external_id)
+    if fmt != "table":
+        output.write(versions, fmt, sys.stdout, [])
+        return
+    for v in versions:
+        until = v["valid_to"] or "now"
+        click.echo(f"version {v['version']}  {v['valid_from']} .. {until}  {v['posting'].get('title')}")
+        for c in v["changes"] or []:
+            if "diff" in c:
+                click.echo(f"  {c['field']}:")
+                for line in c["diff"].splitlines()[2:]:
+                    click.echo(f"    {line}")
+            else:
+                note = f"  ({c['note']})" if c.get("note") else ""
+                click.echo(f"  {c['field']}: {output._cell(c['old'])!s} -> {output._cell(c['new'])!s}{note}")
+
+
+@main.command()
+@click.option("--source", "-s", multiple=True, help="Only this source.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000))
+@_fmt_option()
+@click.pass_context
+def runs(ctx: click.Context, source: tuple[str, ...], limit: int, fmt: str) -> None:
+    """Recent crawl runs with their status and counts, newest first.
+
+    \b
+    Example:
+      jobdelta runs --source acme --limit 5
+    """
+    from db import queries
+
+    cfg = _config(ctx)
+    with _session(cfg) as session:
+        rows = queries.runs(session, _sources(source), limit)
+    output.write(rows, fmt, sys.stdout,
+                 ["id", "source", "started_at", "status", "seen", "new", "changed", "expired", "reason"])
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Create or upgrade the schema to the newest migration.
+
+    \b
+    Example:
+      JOBDELTA_DATABASE_URL=postgresql://jobdelta@localhost/jobdelta jobdelta db upgrade
+    """
+    from db.migrate import upgrade
+
+    cfg = _config(ctx.find_root())
+    upgrade(cfg.database_url)
+    click.echo(f"database {_safe_url(cfg.database_url)} is at the newest schema")
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.pass_context
+def init(ctx: click.Context, path: str | None, force: bool) -> None:
+    """Write a commented starter config (default: ./jobdelta.toml).
+
+    \b
+    Example:
+      jobdelta init && $EDITOR jobdelta.toml
+    """
+    target = Path(path) if path else config_path(ctx.obj.get("config_path"))
+    if target.exists() and not force:
+        raise ConfigError(f"{target} exists; use --force to overwrite it")
+    target.write_text(STARTER_CONFIG, encoding="utf-8")
+    click.echo(f"wrote {target}")
+
+
+@main.command()
+@click.option("--dir", "workdir", type=click.Path(file_okay=False), default="jobdelta-demo",
+              show_default=True, help="Where the demo keeps its config and SQLite database.")
+def demo(workdir: str) -> None:
+    """Crawl the bundled offline demo board twice and print what changed.
+
+    A local server replays real board responses (a Greenhouse board and a
+    careers site with JSON-LD pages); between the two rounds postings are
+    added, edited and removed. Nothing leaves this machine.
+
+    \b
+    Example:
+      jobdelta demo --dir /tmp/jd-demo
+    """
+    from crawler.demo import run_demo
+
+    run_demo(Path(workdir), sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

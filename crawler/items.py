@@ -1,0 +1,118 @@
+"""The canonical posting item every spider yields.
+
+Field names are a public contract (see DESIGN.md): exports, the HTTP API and
+the stored version data use exactly these names. Board parsers fill what the
+board gives (structured values where it has them, the original text in the
+``*_raw`` fields); :mod:`crawler.normalize` fills the rest and tidies it all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+# Fields that never count as a change: when the item was fetched and the
+# board's own relative "posted 4 days ago" text, which moves every day.
+VOLATILE_FIELDS = frozenset({"fetched_at", "posted_at_raw", "posted_at_relative"})
+
+# List fields compare as sets: their order on the board means nothing.
+LIST_FIELDS = ("locations", "salary", "skills")
+
+
+@dataclass
+class Posting:
+    """One posting as a board shows it, in the canonical fields."""
+
+    source: str = ""
+    external_id: str = ""
+    url: str | None = None
+    apply_url: str | None = None
+    title: str | None = None
+    company: str | None = None
+    department: str | None = None
+    requisition_id: str | None = None
+    locations: list[dict[str, Any]] = field(default_factory=list)
+    workplace_type: str | None = None
+    employment_type: str | None = None
+    salary: list[dict[str, Any]] = field(default_factory=list)
+    posted_at: str | None = None
+    deadline: str | None = None
+    description: str | None = None
+    skills: list[str] = field(default_factory=list)
+    language: str | None = None
+    # the original text of every parsed value
+    locations_raw: list[str] = field(default_factory=list)
+    workplace_type_raw: str | None = None
+    employment_type_raw: str | None = None
+    salary_raw: list[str] = field(default_factory=list)
+    posted_at_raw: str | None = None
+    deadline_raw: str | None = None
+    # True when posted_at was resolved from relative text ("4w ago")
+    posted_at_relative: bool = False
+    fetched_at: str | None = None
+    # transient: input for the normalizer, and the raw response it came from
+    description_html: str | None = field(default=None, repr=False)
+    raw_sha256: str | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored/exported form: every canonical field, no transient ones."""
+        data = dataclasses.asdict(self)
+        for name in TRANSIENT_FIELDS:
+            data.pop(name, None)
+        return data
+
+
+TRANSIENT_FIELDS = ("description_html", "raw_sha256")
+PUBLIC_FIELDS = tuple(f.name for f in dataclasses.fields(Posting) if f.name not in TRANSIENT_FIELDS)
+
+
+@dataclass
+class Gone:
+    """Evidence that a posting is no longer open: its detail page answered
+    404/410, or the board says it no longer accepts applications. Names the
+    posting by external_id, or by its URL when only the link is known."""
+
+    source: str
+    reason: str
+    external_id: str | None = None
+    url: str | None = None
+
+
+@dataclass
+class RawPage:
+    """A board response to keep (compressed, content-addressed)."""
+
+    url: str
+    status: int
+    content_type: str | None
+    body: bytes
+    sha256: str
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        items = [_canonical(v) for v in value]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    return value
+
+
+def hashable_content(data: dict[str, Any]) -> dict[str, Any]:
+    """The part of a posting that defines its content: everything but the
+    volatile fields, with list fields in a canonical order. A posted_at that
+    was resolved from relative text is volatile too."""
+    content = {k: v for k, v in data.items() if k not in VOLATILE_FIELDS}
+    if data.get("posted_at_relative"):
+        content.pop("posted_at", None)
+    return _canonical(content)
+
+
+def content_hash(data: dict[str, Any]) -> str:
+    """SHA-256 of the posting's content, stable across list order and runs."""
+    blob = json.dumps(hashable_content(data), sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()

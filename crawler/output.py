@@ -1,0 +1,70 @@
+"""Output formats for the CLI: table, json, jsonl, csv.
+
+Reads lists of plain dicts (public field names) and writes them to a stream;
+the table view picks a few columns, the machine formats keep every field.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
+
+FORMATS = ("table", "json", "jsonl", "csv")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return value.get("raw") or json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def write(rows: Iterable[dict[str, Any]], fmt: str, out: TextIO,
+          columns: Sequence[str]) -> int:
+    """Write rows in ``fmt``; ``columns`` are the table/csv columns.
+    Returns the number of rows written."""
+    n = 0
+    if fmt == "json":
+        out.write("[")
+        for n, row in enumerate(rows, 1):
+            out.write(("," if n > 1 else "") + "\n  " + json.dumps(row, ensure_ascii=False, default=str))
+        out.write("\n]\n" if n else "]\n")
+        return n
+    if fmt == "jsonl":
+        for n, row in enumerate(rows, 1):
+            out.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        return n
+    if fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for n, row in enumerate(rows, 1):
+            writer.writerow([_cell(row.get(c)) for c in columns])
+        return n
+    return _table(rows, out, columns)
+
+
+def _table(rows: Iterable[dict[str, Any]], out: TextIO, columns: Sequence[str]) -> int:
+    cells = [[_cell(r.get(c)).replace("\n", " ") for c in columns] for r in rows]
+    if not cells:
+        return 0
+    width = shutil.get_terminal_size((160, 24)).columns
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    # shrink the widest columns until the table fits the terminal
+    while sum(widths) + 2 * (len(widths) - 1) > width and max(widths) > 12:
+        i = widths.index(max(widths))
+        widths[i] -= 1
+
+    def line(values: Sequence[str]) -> str:
+        parts = [(v if len(v) <= w else v[: w - 1] + "…").ljust(w) for v, w in zip(values, widths, strict=True)]
+        return "  ".join(parts).rstrip()
+
+    out.write(line(columns) + "\n")
+    for row in cells:
+        out.write(line(row) + "\n")
+    return len(cells)

@@ -1,0 +1,58 @@
+"""Item pipelines: normalize (100), then store (200).
+
+``StorePipeline`` hands items to the run's :class:`crawler.store.RunRecorder`,
+which the runner attaches to the crawler as ``crawler.jobdelta_recorder``;
+without one (``jobdelta try``) the pipeline switches itself off.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from scrapy.exceptions import DropItem, NotConfigured
+
+from crawler.items import Gone, Posting, RawPage
+from crawler.normalize import normalize_posting
+
+
+class NormalizePipeline:
+    """Fill and tidy the canonical fields of every posting."""
+
+    def process_item(self, item, spider):  # noqa: ANN001
+        if isinstance(item, Posting):
+            fetched = datetime.fromisoformat(item.fetched_at) if item.fetched_at else datetime.now(UTC)
+            normalize_posting(item, fetched_at=fetched)
+            if not item.external_id:
+                spider.crawler.stats.inc_value("jobdelta/items/dropped/no_external_id")
+                spider.note_error(f"a posting without an id at {item.url}")
+                raise DropItem("posting without external_id")
+        return item
+
+
+class StorePipeline:
+    """Pass items to the run recorder, which writes them in batches."""
+
+    def __init__(self, recorder, stats):  # noqa: ANN001
+        self.recorder = recorder
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):  # noqa: ANN001
+        recorder = getattr(crawler, "jobdelta_recorder", None)
+        if recorder is None:
+            raise NotConfigured("no run recorder: nothing is stored")
+        return cls(recorder, crawler.stats)
+
+    def process_item(self, item, spider):  # noqa: ANN001
+        if isinstance(item, Posting):
+            self.recorder.add(item.to_dict(), item.raw_sha256)
+            self.stats.inc_value("jobdelta/items/postings")
+        elif isinstance(item, RawPage):
+            self.recorder.add_raw(item)
+        elif isinstance(item, Gone):
+            self.recorder.add_gone(item.external_id, item.url, item.reason)
+            self.stats.inc_value("jobdelta/items/gone")
+        return item
+
+    def close_spider(self, spider):  # noqa: ANN001
+        self.recorder.flush()

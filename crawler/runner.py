@@ -1,0 +1,161 @@
+"""Run one source's crawl, in a process of its own.
+
+Twisted's reactor cannot be restarted, so every crawl runs in a fresh
+process: ``python -m crawler.runner --config PATH SOURCE`` takes the
+source's lease, runs its spider, stores what it finds, decides the run's
+status and prints a one-line JSON summary on stdout. ``run_sources`` is the
+parent side used by ``jobdelta crawl`` and the scheduler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from crawler.config import Config, SourceConfig, load_config
+from crawler.errors import JobdeltaError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSummary:
+    source: str
+    run_id: int | None
+    status: str
+    seen: int = 0
+    new: int = 0
+    changed: int = 0
+    expired: int = 0
+    reopened: int = 0
+    reason: str | None = None
+
+
+def scrapy_settings(cfg: Config) -> Any:
+    from scrapy.settings import Settings
+
+    from crawler import settings as defaults
+
+    settings = Settings()
+    settings.setmodule(defaults, priority="project")
+    d = cfg.defaults
+    settings.set("USER_AGENT", d.user_agent, priority="cmdline")
+    settings.set("ROBOTSTXT_OBEY", d.obey_robots, priority="cmdline")
+    settings.set("DOWNLOAD_DELAY", d.download_delay, priority="cmdline")
+    settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", d.concurrency_per_domain, priority="cmdline")
+    cache_dir = os.environ.get("JOBDELTA_CACHE_DIR")
+    if cache_dir:
+        settings.set("HTTPCACHE_DIR", cache_dir, priority="cmdline")
+    return settings
+
+
+def policy_for(cfg: Config) -> Any:
+    from crawler.store import Policy
+
+    d = cfg.defaults
+    return Policy(expire_after_runs=d.expire_after_runs, closing_days=list(d.closing_days),
+                  expire_on_deadline=d.expire_on_deadline, suspicious_drop=d.suspicious_drop,
+                  suspicious_window=d.suspicious_window, lease_seconds=d.lease_seconds)
+
+
+def crawl_in_process(cfg: Config, src: SourceConfig) -> RunSummary:
+    """Crawl one source in this process (the child side). Starts a reactor:
+    call once per process."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.store import Outcome, RunRecorder, ensure_source, start_run
+    from db.engine import session_factory
+    from spiders import spider_class
+
+    sessions = session_factory(cfg.database_url)
+    policy = policy_for(cfg)
+    with sessions.begin() as session:
+        source = ensure_source(session, src.name, src.board, src.params)
+        run = start_run(session, source, policy.lease_seconds)
+        source_id, run_id = source.id, run.id
+    recorder = RunRecorder(sessions, source_id, run_id, policy)
+
+    process = CrawlerProcess(scrapy_settings(cfg), install_root_handler=True)
+    crawler = process.create_crawler(spider_class(src.board))
+    crawler.jobdelta_recorder = recorder
+    process.crawl(crawler, source=src.name, params=src.params, base_url=src.base_url)
+    crash: str | None = None
+    try:
+        process.start()
+    except Exception as exc:  # the reactor died: record it, never lose the run
+        crash = f"crawler crashed: {type(exc).__name__}: {exc}"
+    spider = crawler.spider
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    finish_reason = stats.get("finish_reason")
+    aborted = None
+    if finish_reason not in (None, "finished"):
+        aborted = f"aborted: crawl stopped ({finish_reason})"
+    errors = list(getattr(spider, "errors", []))
+    fatal = crash or getattr(spider, "fatal", None)
+    if not fatal and stats.get("spider_exceptions/count"):
+        errors.append(f"{stats['spider_exceptions/count']} parsing exceptions (see the log)")
+    outcome = Outcome(complete=bool(spider is not None and spider.complete
+                                    and not stats.get("spider_exceptions/count")),
+                      errors=errors, fatal=fatal, aborted=aborted)
+    run = recorder.finish(outcome)
+    return RunSummary(src.name, run.id, run.status, run.seen, run.new, run.changed,
+                      run.expired, run.reopened, run.reason)
+
+
+def _child_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crawler.runner")
+    parser.add_argument("--config", required=True)
+    parser.add_argument("source")
+    args = parser.parse_args(argv)
+    try:
+        cfg = load_config(args.config)
+        summary = crawl_in_process(cfg, cfg.source(args.source))
+    except JobdeltaError as exc:
+        summary = RunSummary(args.source, None, "failed", reason=str(exc))
+    print(json.dumps(asdict(summary)), flush=True)
+    return 0 if summary.status != "failed" else 1
+
+
+def run_sources(cfg: Config, names: list[str], jobs: int = 1, quiet: bool = True,
+                timeout: float | None = None) -> list[RunSummary]:
+    """Crawl each named source in its own process, ``jobs`` at a time."""
+    config_path = str(Path(cfg.path).resolve()) if cfg.path else None
+    if config_path is None:
+        raise JobdeltaError("crawling needs a configuration file")
+
+    def one(name: str) -> RunSummary:
+        cmd = [sys.executable, "-m", "crawler.runner", "--config", config_path, name]
+        stderr = subprocess.DEVNULL if quiet else None
+        try:
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                  timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return RunSummary(name, None, "failed", reason=f"crawl process timed out after {timeout}s")
+        for line in reversed(proc.stdout.strip().splitlines()):
+            if line.startswith("{"):
+                try:
+                    return RunSummary(**json.loads(line))
+                except (TypeError, ValueError):
+                    break
+        if proc.returncode < 0:
+            how = signal.Signals(-proc.returncode).name
+            reason = f"crawl process killed by {how}; the run is marked aborted at the next start"
+        else:
+            reason = f"crawl process exited with code {proc.returncode} without a summary"
+        return RunSummary(name, None, "failed", reason=reason)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(one, names))
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main())

@@ -1,0 +1,47 @@
+"""Scrapy settings for every jobdelta crawl: polite defaults, one place.
+
+The runner overrides a few from the configuration ([defaults] in
+jobdelta.toml): user agent, robots, delay and per-domain concurrency.
+"""
+
+BOT_NAME = "jobdelta"
+SPIDER_MODULES = ["spiders"]
+
+USER_AGENT = "jobdelta/0.1 (+https://github.com/jobdelta/jobdelta; job board watcher)"
+ROBOTSTXT_OBEY = True
+
+CONCURRENT_REQUESTS = 16  # across all domains of one run (one source)
+CONCURRENT_REQUESTS_PER_DOMAIN = 2  # requests in flight to one domain
+DOWNLOAD_DELAY = 0.5  # seconds between requests to one domain (randomized 0.5x-1.5x)
+DOWNLOAD_TIMEOUT = 60  # seconds before a request is given up
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024  # bytes; a board listing larger than this is refused
+
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0  # seconds
+AUTOTHROTTLE_MAX_DELAY = 30.0  # seconds
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0  # requests in parallel per remote server, on average
+
+RETRY_ENABLED = True
+RETRY_TIMES = 2  # first try + 2 retries
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
+# Conditional requests: the RFC 2616 policy revalidates with ETag /
+# Last-Modified, so an unchanged board answers 304 and costs almost nothing.
+HTTPCACHE_ENABLED = True
+HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
+HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
+HTTPCACHE_DIR = ".jobdelta/httpcache"  # relative paths are under the working directory
+HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 401, 403, 404, 410, 429, 500, 502, 503, 504]
+HTTPCACHE_GZIP = True
+
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.NormalizePipeline": 100,
+    "crawler.pipelines.StorePipeline": 200,
+}
+
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"

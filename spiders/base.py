@@ -1,0 +1,148 @@
+"""What every board spider shares: parameters, completeness, errors, raw pages.
+
+A board spider only routes (which URL next, which pure function parses it).
+It records whether it saw the whole board: a listing page that failed or
+could not be parsed makes the run partial, a board that could not be read at
+all makes it failed, and neither ever expires anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import scrapy
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.items import Gone, RawPage
+
+
+@dataclass(frozen=True)
+class Param:
+    """One board parameter: its type, whether it is required, what it means."""
+
+    kind: type | tuple[type, ...]
+    help: str
+    required: bool = False
+    default: Any = None
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {str: "a string", int: "a whole number", bool: "true or false", list: "a list",
+             float: "a number"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+class BoardSpider(scrapy.Spider):
+    """Base of every board spider."""
+
+    board: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    default_base_url: ClassVar[str | None] = None
+    params: ClassVar[dict[str, Param]] = {}
+    example: ClassVar[str] = ""
+
+    # Gone evidence: the board says the posting no longer takes applications.
+    CLOSED_TEXT = re.compile(
+        r"no longer (?:accepting applications|available|open)|this (?:job|position|posting) "
+        r"(?:has been|is) (?:closed|filled|removed)|job (?:is )?(?:expired|closed)",
+        re.IGNORECASE,
+    )
+
+    def __init__(self, source: str, params: dict[str, Any], base_url: str | None = None,
+                 **kwargs: Any):
+        super().__init__(name=source, **kwargs)
+        self.source = source
+        self.board_params = {k: params.get(k, p.default) for k, p in self.params.items()}
+        self.base_url = (base_url or self.default_base_url or "").rstrip("/")
+        self.errors: list[str] = []
+        self.fatal: str | None = None
+        self.listing_pages = 0
+        self.listing_failures = 0
+        self.board_complete: bool | None = None  # set by the spider when the listing ends
+
+    # -- configuration checks (used by crawler.config)
+
+    @classmethod
+    def check_params(cls, given: dict[str, Any]) -> str | None:
+        for key in given:
+            if key not in cls.params:
+                known = ", ".join(sorted(cls.params)) or "none"
+                return f"unknown key {key!r} for board {cls.board!r} (its keys: {known}, base_url, schedule)"
+        for key, p in cls.params.items():
+            if key not in given:
+                if p.required:
+                    return f"{key}: required for board {cls.board!r} ({p.help})"
+                continue
+            value = given[key]
+            if not isinstance(value, p.kind) or (isinstance(value, bool) and p.kind is not bool):
+                return f"{key}: must be {_type_name(p.kind)}, got {value!r}"
+        return cls.check_more(given)
+
+    @classmethod
+    def check_more(cls, given: dict[str, Any]) -> str | None:
+        """Board-specific checks beyond types (override)."""
+        return None
+
+    # -- outcome
+
+    def note_error(self, message: str) -> None:
+        self.errors.append(message)
+        self.logger.warning(message)
+        self.crawler.stats.inc_value("jobdelta/errors")
+
+    def listing_failed(self, message: str) -> None:
+        """A listing page could not be fetched or parsed: the board was not
+        seen whole."""
+        self.listing_failures += 1
+        self.note_error(message)
+
+    def fail(self, message: str) -> None:
+        """The board could not be read at all."""
+        self.fatal = self.fatal or message
+        self.listing_failed(message)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.board_complete) and self.listing_failures == 0 and self.fatal is None
+
+    # -- helpers for subclasses
+
+    def keep_raw(self, response: Response) -> RawPage:
+        body = response.body
+        return RawPage(url=response.url, status=response.status,
+                       content_type=response.headers.get("Content-Type", b"").decode("latin-1") or None,
+                       body=body, sha256=hashlib.sha256(body).hexdigest())
+
+    @staticmethod
+    def fetched_at(response: Response) -> str:
+        return datetime.now(UTC).isoformat(timespec="seconds")
+
+    @staticmethod
+    def describe_failure(failure: Failure) -> str:
+        if failure.check(HttpError):
+            resp = failure.value.response
+            return f"HTTP {resp.status} from {resp.url}"
+        request = getattr(failure, "request", None)
+        where = f" fetching {request.url}" if request is not None else ""
+        return f"{failure.type.__name__}: {failure.getErrorMessage()}{where}"
+
+    def on_listing_error(self, failure: Failure) -> None:
+        self.listing_failed(f"listing page failed: {self.describe_failure(failure)}")
+
+    def on_detail_error(self, failure: Failure):  # noqa: ANN201
+        """A detail page that answers 404/410 is evidence the posting is gone;
+        any other failure only means this run did not see it."""
+        if failure.check(HttpError) and failure.value.response.status in (404, 410):
+            resp = failure.value.response
+            meta = failure.request.meta if hasattr(failure, "request") else {}
+            yield Gone(source=self.source, external_id=meta.get("external_id"), url=resp.url,
+                       reason=f"detail page answered {resp.status}")
+            return
+        self.listing_failed(f"posting page failed: {self.describe_failure(failure)}")

@@ -1,0 +1,117 @@
+"""Any careers site with schema.org JobPosting data (JSON-LD or microdata).
+
+Start from listing pages (``start_urls``, following ``rel=next`` pages) or a
+``sitemap_url``; follow the posting links (``allow`` regex) and read the
+posting on each page. The board is seen whole when every listing page was
+fetched and parsed and every posting page gave its posting (or answered
+404/410, which is evidence it is gone). Parsing: :mod:`spiders.parsers.jsonld`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+
+from crawler.items import Gone
+from spiders.base import BoardSpider, Param
+from spiders.parsers.jsonld import extract_postings, find_links, next_page, sitemap_urls
+
+
+class JsonLdSpider(BoardSpider):
+    board = "jsonld"
+    title = "Careers site with schema.org JobPosting (JSON-LD or microdata)"
+    params = {
+        "start_urls": Param(list, "listing pages that link to the postings"),
+        "sitemap_url": Param(str, "a sitemap (or sitemap index) listing the posting pages"),
+        "allow": Param(str, "regex a link must match to count as a posting page"),
+        "follow_next": Param(bool, "follow rel=next pagination on listing pages", default=True),
+        "max_listing_pages": Param(int, "stop after this many listing pages", default=500),
+    }
+    example = ('board = "jsonld"\nstart_urls = ["https://careers.example.com/jobs"]\n'
+               'allow = "/jobs/\\\\d+"')
+
+    @classmethod
+    def check_more(cls, given: dict[str, Any]) -> str | None:
+        if not given.get("start_urls") and not given.get("sitemap_url"):
+            return "start_urls or sitemap_url: one of them is required for board 'jsonld'"
+        if "allow" in given:
+            try:
+                re.compile(given["allow"])
+            except re.error as exc:
+                return f"allow: not a valid regular expression: {exc}"
+        return None
+
+    def start_requests(self) -> Iterator[scrapy.Request]:
+        self._posting_urls: set[str] = set()
+        self._allow = self.board_params["allow"]
+        if self.board_params["sitemap_url"]:
+            yield scrapy.Request(self._absolute(self.board_params["sitemap_url"]),
+                                 callback=self.parse_sitemap, errback=self.on_listing_error,
+                                 dont_filter=True)
+        for url in self.board_params["start_urls"] or []:
+            yield scrapy.Request(self._absolute(url), callback=self.parse_listing,
+                                 errback=self.on_listing_error, dont_filter=True)
+        self.board_complete = True  # until a listing or posting page fails
+
+    def _absolute(self, url: str) -> str:
+        """Start URLs may be paths under base_url (mirrors, tests)."""
+        if self.base_url and url.startswith("/"):
+            return self.base_url + url
+        return url
+
+    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        self.listing_pages += 1
+        urls, is_index = sitemap_urls(response)
+        if not urls and not is_index:
+            self.listing_failed(f"sitemap without URLs at {response.url}")
+            return
+        for url in urls:
+            if is_index:
+                yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_listing_error)
+            elif not self._allow or re.search(self._allow, url):
+                yield from self._posting_request(url)
+
+    def parse_listing(self, response: Response) -> Iterator[Any]:
+        self.listing_pages += 1
+        # a listing page may itself carry postings (single-page boards)
+        yield from self._postings_from(response, required=False)
+        for url in find_links(response, self._allow):
+            yield from self._posting_request(url)
+        nxt = next_page(response) if self.board_params["follow_next"] else None
+        if nxt:
+            if self.listing_pages >= self.board_params["max_listing_pages"]:
+                self.listing_failed(f"stopped after {self.listing_pages} listing pages (max_listing_pages)")
+                return
+            yield scrapy.Request(nxt, callback=self.parse_listing, errback=self.on_listing_error)
+
+    def _posting_request(self, url: str) -> Iterator[scrapy.Request]:
+        if url in self._posting_urls:
+            return
+        self._posting_urls.add(url)
+        yield scrapy.Request(url, callback=self.parse_posting, errback=self.on_detail_error)
+
+    def parse_posting(self, response: Response) -> Iterator[Any]:
+        yield from self._postings_from(response, required=True)
+
+    def _postings_from(self, response: Response, required: bool) -> Iterator[Any]:
+        postings = extract_postings(response, self.source)
+        if not postings:
+            if not required:
+                return
+            text = " ".join(response.css("body *::text").getall()[:400]) if hasattr(response, "css") else ""
+            if self.CLOSED_TEXT.search(text):
+                yield Gone(source=self.source, url=response.url,
+                           reason="posting page says it no longer accepts applications")
+                return
+            self.listing_failed(f"no schema.org JobPosting (JSON-LD or microdata) on {response.url}")
+            return
+        raw = self.keep_raw(response)
+        yield raw
+        fetched = self.fetched_at(response)
+        for p in postings:
+            p.fetched_at, p.raw_sha256 = fetched, raw.sha256
+            yield p
