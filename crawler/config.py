@@ -46,6 +46,8 @@ class DefaultsConfig(_Strict):
     download_delay: float = Field(0.5, ge=0, description="seconds between requests to one domain")
     concurrency_per_domain: int = Field(2, ge=1)
     lease_seconds: int = Field(300, ge=10, description="a run's lease lasts this long without a heartbeat")
+    full_refresh_every: int = Field(10, ge=1, description="every Nth run fetches every posting page")
+    batch_size: int = Field(500, ge=1, le=100_000, description="postings written per transaction")
 
     @field_validator("closing_days")
     @classmethod

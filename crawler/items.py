@@ -56,6 +56,9 @@ class Posting:
     # transient: input for the normalizer, and the raw response it came from
     description_html: str | None = field(default=None, repr=False)
     raw_sha256: str | None = field(default=None, repr=False)
+    # transient: fingerprint of what the listing showed of this posting, so the
+    # next run can skip its detail page when the listing shows the same
+    listing_hash: str | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The stored/exported form: every canonical field, no transient ones."""
@@ -65,7 +68,7 @@ class Posting:
         return data
 
 
-TRANSIENT_FIELDS = ("description_html", "raw_sha256")
+TRANSIENT_FIELDS = ("description_html", "raw_sha256", "listing_hash")
 PUBLIC_FIELDS = tuple(f.name for f in dataclasses.fields(Posting) if f.name not in TRANSIENT_FIELDS)
 
 
@@ -79,6 +82,23 @@ class Gone:
     reason: str
     external_id: str | None = None
     url: str | None = None
+
+
+@dataclass
+class Seen:
+    """A posting the listing shows unchanged since the last run (same
+    listing fingerprint), so its detail page was not fetched: it is present,
+    and its stored content stands."""
+
+    source: str
+    external_id: str
+
+
+def listing_fingerprint(*values: Any) -> str:
+    """Hash of what a listing shows of a posting (update time, posted date,
+    title, location): when it moves, the detail page is fetched again."""
+    blob = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 @dataclass

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from scrapy.exceptions import DropItem, NotConfigured
 
-from crawler.items import Gone, Posting, RawPage
+from crawler.items import Gone, Posting, RawPage, Seen
 from crawler.normalize import normalize_posting
 
 
@@ -45,8 +45,11 @@ class StorePipeline:
 
     def process_item(self, item, spider):  # noqa: ANN001
         if isinstance(item, Posting):
-            self.recorder.add(item.to_dict(), item.raw_sha256)
+            self.recorder.add(item.to_dict(), item.raw_sha256, item.listing_hash)
             self.stats.inc_value("jobdelta/items/postings")
+        elif isinstance(item, Seen):
+            self.recorder.add_seen(item.external_id)
+            self.stats.inc_value("jobdelta/items/seen_unchanged")
         elif isinstance(item, RawPage):
             self.recorder.add_raw(item)
         elif isinstance(item, Gone):

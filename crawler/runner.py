@@ -72,7 +72,7 @@ def crawl_in_process(cfg: Config, src: SourceConfig) -> RunSummary:
     call once per process."""
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.store import Outcome, RunRecorder, ensure_source, start_run
+    from crawler.store import Outcome, RunRecorder, count_runs, ensure_source, start_run
     from db.engine import session_factory
     from spiders import spider_class
 
@@ -82,12 +82,16 @@ def crawl_in_process(cfg: Config, src: SourceConfig) -> RunSummary:
         source = ensure_source(session, src.name, src.board, src.params)
         run = start_run(session, source, policy.lease_seconds)
         source_id, run_id = source.id, run.id
-    recorder = RunRecorder(sessions, source_id, run_id, policy)
+        every = cfg.defaults.full_refresh_every
+        full_refresh = every <= 1 or count_runs(session, source_id) % every == 1
+    recorder = RunRecorder(sessions, source_id, run_id, policy, batch_size=cfg.defaults.batch_size)
 
     process = CrawlerProcess(scrapy_settings(cfg), install_root_handler=True)
     crawler = process.create_crawler(spider_class(src.board))
     crawler.jobdelta_recorder = recorder
-    process.crawl(crawler, source=src.name, params=src.params, base_url=src.base_url)
+    _keep_lease(crawler, recorder, policy.lease_seconds)
+    process.crawl(crawler, source=src.name, params=src.params, base_url=src.base_url,
+                  known_listing=recorder.listing_hashes(), full_refresh=full_refresh)
     crash: str | None = None
     try:
         process.start()
@@ -109,6 +113,24 @@ def crawl_in_process(cfg: Config, src: SourceConfig) -> RunSummary:
     run = recorder.finish(outcome)
     return RunSummary(src.name, run.id, run.status, run.seen, run.new, run.changed,
                       run.expired, run.reopened, run.reason)
+
+
+def _keep_lease(crawler: Any, recorder: Any, lease_seconds: int) -> None:
+    """Renew the lease (and flush) every third of its length while crawling."""
+    from scrapy import signals
+    from twisted.internet import task
+
+    beat = task.LoopingCall(recorder.beat)
+
+    def start() -> None:
+        beat.start(max(1.0, lease_seconds / 3), now=False)
+
+    def stop() -> None:
+        if beat.running:
+            beat.stop()
+
+    crawler.signals.connect(start, signal=signals.engine_started, weak=False)
+    crawler.signals.connect(stop, signal=signals.engine_stopped, weak=False)
 
 
 def _child_main(argv: list[str] | None = None) -> int:

@@ -148,6 +148,7 @@ class _Current:
     version: int
     expired_reason: str | None
     deadline: str | None
+    listing_hash: str | None = None
 
 
 @dataclass
@@ -194,21 +195,42 @@ class RunRecorder:
     def _load_current(self, session: Session) -> dict[str, _Current]:
         rows = session.execute(
             select(Posting.external_id, Posting.id, Posting.content_hash, Posting.status,
-                   Posting.version, Posting.expired_reason, Posting.deadline)
+                   Posting.version, Posting.expired_reason, Posting.deadline, Posting.listing_hash)
             .where(Posting.source_id == self.source_id)
         )
         return {r.external_id: _Current(r.id, r.content_hash, r.status, r.version,
-                                        r.expired_reason, r.deadline) for r in rows}
+                                        r.expired_reason, r.deadline, r.listing_hash) for r in rows}
 
     # -- intake
 
-    def add(self, data: dict[str, Any], raw_sha256: str | None = None) -> None:
+    def listing_hashes(self) -> dict[str, str]:
+        """Listing fingerprints of the open postings, for spiders that skip
+        detail pages the listing shows unchanged."""
+        return {ext: cur.listing_hash for ext, cur in self._current.items()
+                if cur.status == "open" and cur.listing_hash}
+
+    def add(self, data: dict[str, Any], raw_sha256: str | None = None,
+            listing_hash: str | None = None) -> None:
         ext = data["external_id"]
         if ext in self._seen_ids:
             self.counts["duplicates"] += 1
             return
         self._seen_ids.add(ext)
-        self._items[ext] = {"data": data, "raw": raw_sha256}
+        self._items[ext] = {"data": data, "raw": raw_sha256, "listing": listing_hash}
+        if len(self._items) >= self.batch_size:
+            self.flush()
+
+    def add_seen(self, external_id: str) -> None:
+        """The listing shows this open posting unchanged: it is present and
+        its stored content stands (no detail page was fetched)."""
+        cur = self._current.get(external_id)
+        if cur is None or cur.status != "open":
+            return  # only known open postings can be vouched for by the listing
+        if external_id in self._seen_ids:
+            self.counts["duplicates"] += 1
+            return
+        self._seen_ids.add(external_id)
+        self._items[external_id] = {"seen_only": True}
         if len(self._items) >= self.batch_size:
             self.flush()
 
@@ -219,6 +241,15 @@ class RunRecorder:
         self._gone.append((external_id, url, reason))
 
     # -- batches
+
+    def beat(self) -> None:
+        """Called periodically: write what is buffered and renew the lease,
+        so a slow board does not lose its lease between batches."""
+        if self._items or self._raw:
+            self.flush()
+            return
+        with self.sessions.begin() as session:
+            heartbeat(session, self.source_id, self.run_id, self.policy.lease_seconds)
 
     def flush(self) -> None:
         """Write the buffered items (and raw pages) in one transaction."""
@@ -253,13 +284,21 @@ class RunRecorder:
         new_rows: list[dict[str, Any]] = []
         touched: list[int] = []  # unchanged: only last_seen moves
         revised: list[tuple[_Current, dict[str, Any], str, str | None]] = []
+        listing_moved: list[dict[str, Any]] = []
         for ext, entry in self._items.items():
+            self.counts["seen"] += 1
+            cur = self._current.get(ext)
+            if entry.get("seen_only"):
+                touched.append(cur.id)
+                self.counts["unchanged"] += 1
+                continue
             data, raw = entry["data"], entry["raw"]
             h = content_hash(data)
-            cur = self._current.get(ext)
-            self.counts["seen"] += 1
+            if cur is not None and entry["listing"] and entry["listing"] != cur.listing_hash:
+                listing_moved.append({"id": cur.id, "listing_hash": entry["listing"]})
+                cur.listing_hash = entry["listing"]
             if cur is None:
-                new_rows.append({"data": data, "hash": h, "raw": raw})
+                new_rows.append({"data": data, "hash": h, "raw": raw, "listing": entry["listing"]})
             elif cur.status == "expired" and not self._stays_expired(cur, data, now):
                 revised.append((cur, data, h, raw))
             elif cur.content_hash != h and cur.status == "open":
@@ -268,6 +307,8 @@ class RunRecorder:
                 touched.append(cur.id)
                 self.counts["unchanged"] += 1
 
+        if listing_moved:
+            session.execute(update(Posting), listing_moved)
         if touched:
             session.execute(
                 update(Posting).where(Posting.id.in_(touched))
@@ -291,7 +332,8 @@ class RunRecorder:
             insert(Posting).returning(Posting.id, Posting.external_id, sort_by_parameter_order=True),
             [{"source_id": self.source_id, "external_id": r["data"]["external_id"],
               "status": "open", "title": r["data"].get("title"), "url": r["data"].get("url"),
-              "content_hash": r["hash"], "version": 1, "deadline": r["data"].get("deadline"),
+              "content_hash": r["hash"], "listing_hash": r["listing"], "version": 1,
+              "deadline": r["data"].get("deadline"),
               "first_seen": now, "last_seen": now, "last_seen_run_id": self.run_id,
               "missing_runs": 0} for r in rows],
         )
@@ -304,7 +346,8 @@ class RunRecorder:
             self._event("new", pid, r["data"], now, "new: first time seen") for pid, r in zip(ids, rows, strict=True)])
         for pid, r in zip(ids, rows, strict=True):
             d = r["data"]
-            self._current[d["external_id"]] = _Current(pid, r["hash"], "open", 1, None, d.get("deadline"))
+            self._current[d["external_id"]] = _Current(pid, r["hash"], "open", 1, None, d.get("deadline"),
+                                                       r["listing"])
         self.counts["new"] += len(rows)
 
     def _revise(self, session: Session, revised: list[tuple[_Current, dict[str, Any], str, str | None]],

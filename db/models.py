@@ -113,6 +113,7 @@ class Posting(Base):
     title: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
+    listing_hash: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1)
     deadline: Mapped[str | None] = mapped_column(String(40))
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime())

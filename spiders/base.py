@@ -56,8 +56,14 @@ class BoardSpider(scrapy.Spider):
     )
 
     def __init__(self, source: str, params: dict[str, Any], base_url: str | None = None,
+                 known_listing: dict[str, str] | None = None, full_refresh: bool = True,
                  **kwargs: Any):
         super().__init__(name=source, **kwargs)
+        # listing fingerprints of the open postings stored so far; a posting
+        # whose fingerprint has not moved needs no detail fetch, except in a
+        # full-refresh run, which fetches every detail page to catch silent edits
+        self.known_listing = known_listing or {}
+        self.full_refresh = full_refresh
         self.source = source
         self.board_params = {k: params.get(k, p.default) for k, p in self.params.items()}
         self.base_url = (base_url or self.default_base_url or "").rstrip("/")
@@ -113,6 +119,11 @@ class BoardSpider(scrapy.Spider):
         return bool(self.board_complete) and self.listing_failures == 0 and self.fatal is None
 
     # -- helpers for subclasses
+
+    def unchanged_in_listing(self, external_id: str, fingerprint: str) -> bool:
+        """True when the detail page can be skipped: the listing shows this
+        open posting as it did last time, and this is not a full refresh."""
+        return not self.full_refresh and self.known_listing.get(external_id) == fingerprint
 
     def keep_raw(self, response: Response) -> RawPage:
         body = response.body

@@ -285,3 +285,37 @@ def test_events_are_never_duplicated_by_reruns(sessions):
     with sessions() as s:
         per_kind = dict(s.execute(select(Event.kind, func.count()).group_by(Event.kind)).all())
     assert per_kind == {"new": 7, "closing": 7}
+
+
+def test_listing_vouches_for_unchanged_postings(sessions):
+    """A posting the listing shows unchanged (Seen) counts as present, keeps
+    its content, and is not expired; only open postings can be vouched for."""
+    policy = Policy(expire_after_runs=1)
+
+    def run_with(adds, seen=()):
+        with sessions.begin() as s:
+            src = ensure_source(s, "acme", "workday", {})
+            rid = start_run(s, src, 60).id
+            sid = src.id
+        rec = RunRecorder(sessions, sid, rid, policy)
+        known = rec.listing_hashes()
+        for data, fp in adds:
+            rec.add(data, listing_hash=fp)
+        for ext in seen:
+            rec.add_seen(ext)
+        run = rec.finish(Outcome(complete=True))
+        with sessions() as s:
+            return known, run, kinds(queries.changes(s, run_id=rid))
+
+    known, run, events = run_with([(item("1"), "fp1"), (item("2"), "fp2")])
+    assert known == {} and events == [("new", "1"), ("new", "2")]
+    known, run, events = run_with([(item("2", title="Role 2b"), "fp2b")], seen=["1"])
+    assert known == {"1": "fp1", "2": "fp2"}
+    assert run.seen == 2 and events == [("changed", "2")]
+    known, run, events = run_with([], seen=["1", "2"])
+    assert known == {"1": "fp1", "2": "fp2b"} and events == [] and run.seen == 2
+    known, run, events = run_with([], seen=["1"])
+    assert events == [("expired", "2")]
+    # an expired posting cannot be vouched for: it needs its detail page
+    known, run, events = run_with([], seen=["1", "2"])
+    assert known == {"1": "fp1"} and events == [] and run.seen == 1

@@ -50,6 +50,7 @@ def upgrade() -> None:
     sa.Column('title', sa.Text(), nullable=True),
     sa.Column('url', sa.Text(), nullable=True),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('listing_hash', sa.String(length=64), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('deadline', sa.String(length=40), nullable=True),
     sa.Column('first_seen', db.models.UTCDateTime(), nullable=False),

@@ -1,0 +1,76 @@
+"""Configuration: loading, validation with errors that name the key, the
+starter config, and schedules."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.config import STARTER_CONFIG, config_from_dict, load_config, parse_schedule
+from crawler.errors import ConfigError
+
+GOOD = {"sources": [{"name": "acme", "board": "greenhouse", "token": "acme", "schedule": "0 */6 * * *"}]}
+
+
+def test_starter_config_is_valid(tmp_path):
+    path = tmp_path / "jobdelta.toml"
+    path.write_text(STARTER_CONFIG)
+    cfg = load_config(path)
+    assert cfg.defaults.expire_after_runs == 2 and cfg.defaults.closing_days == [7, 1]
+    assert cfg.sources[0].params == {"token": "acme"}
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"databse": {"url": "x"}}, "databse: unknown key"),
+    ({"defaults": {"expire_after_runs": 0}}, "defaults.expire_after_runs: Input should be greater than or equal to 1"),
+    ({"defaults": {"closing_days": [7, -1]}}, "defaults.closing_days: days must be 0 or more"),
+    ({"defaults": {"colsing_days": [7]}}, "defaults.colsing_days: unknown key"),
+    ({"sources": [{"name": "acme", "board": "nope"}]}, "sources[0].board: unknown board 'nope'"),
+    ({"sources": [{"name": "acme", "board": "greenhouse"}]}, "sources[0] (acme): token: required for board 'greenhouse'"),
+    ({"sources": [{"name": "acme", "board": "greenhouse", "token": 5}]}, "token: must be a string, got 5"),
+    ({"sources": [{"name": "acme", "board": "greenhouse", "token": "a", "tokn": "b"}]},
+     "unknown key 'tokn' for board 'greenhouse'"),
+    ({"sources": [{"name": "a", "board": "greenhouse", "token": "a"}, {"name": "a", "board": "greenhouse", "token": "b"}]},
+     "sources[1].name: duplicate source name 'a'"),
+    ({"sources": [{"name": "acme", "board": "greenhouse", "token": "a", "schedule": "every day"}]},
+     "sources[0].schedule: 'every day' is neither a 5-field cron expression"),
+    ({"sources": [{"name": "acme", "board": "greenhouse", "token": "a", "schedule": "61 * * * *"}]},
+     "sources[0].schedule: bad cron expression"),
+    ({"sources": [{"name": "acme", "board": "jsonld"}]}, "start_urls or sitemap_url: one of them is required"),
+    ({"sources": [{"name": "acme", "board": "jsonld", "start_urls": ["http://x"], "allow": "("}]},
+     "allow: not a valid regular expression"),
+    ({"sources": [{"name": "has space", "board": "greenhouse", "token": "a"}]}, "sources[0].name: String should match pattern"),
+])
+def test_errors_name_the_key(raw, message):
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(raw)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_file_errors(tmp_path, monkeypatch):
+    with pytest.raises(ConfigError, match="not found .*jobdelta init"):
+        load_config(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[database\nurl = 1")
+    with pytest.raises(ConfigError, match="bad.toml: not valid TOML"):
+        load_config(bad)
+    good = tmp_path / "good.toml"
+    good.write_text('[[sources]]\nname = "a"\nboard = "greenhouse"\ntoken = "a"\n')
+    monkeypatch.setenv("JOBDELTA_CONFIG", str(good))
+    assert load_config().sources[0].name == "a"
+
+
+def test_database_url_from_environment(monkeypatch):
+    cfg = config_from_dict(GOOD)
+    assert cfg.database_url == "sqlite:///jobdelta.db"
+    monkeypatch.setenv("JOBDELTA_DATABASE_URL", "postgresql://u@h/db")
+    assert cfg.database_url == "postgresql://u@h/db"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("every 2h", ("interval", 7200)),
+    ("every 30m", ("interval", 1800)),
+    ("0 */6 * * *", ("cron", "0 */6 * * *")),
+])
+def test_schedules(text, expected):
+    assert parse_schedule(text) == expected
