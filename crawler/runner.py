@@ -86,8 +86,12 @@ def crawl_in_process(cfg: Config, src: SourceConfig) -> RunSummary:
         full_refresh = every <= 1 or count_runs(session, source_id) % every == 1
     recorder = RunRecorder(sessions, source_id, run_id, policy, batch_size=cfg.defaults.batch_size)
 
-    process = CrawlerProcess(scrapy_settings(cfg), install_root_handler=True)
-    crawler = process.create_crawler(spider_class(src.board))
+    settings = scrapy_settings(cfg)
+    cls = spider_class(src.board)
+    if cls.min_download_delay > settings.getfloat("DOWNLOAD_DELAY"):
+        settings.set("DOWNLOAD_DELAY", cls.min_download_delay, priority="cmdline")
+    process = CrawlerProcess(settings, install_root_handler=True)
+    crawler = process.create_crawler(cls)
     crawler.jobdelta_recorder = recorder
     _keep_lease(crawler, recorder, policy.lease_seconds)
     process.crawl(crawler, source=src.name, params=src.params, base_url=src.base_url,

@@ -24,6 +24,14 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0  # requests in parallel per remote server,
 RETRY_ENABLED = True
 RETRY_TIMES = 2  # first try + 2 retries
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+RETRY_BACKOFF_BASE = 1.0  # seconds before the first retry; doubles with every retry
+RETRY_BACKOFF_MAX = 60.0  # seconds, the longest backoff
+RETRY_AFTER_MAX = 300.0  # seconds; a longer Retry-After gives the request up instead of stalling
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.retry.BackoffRetryMiddleware": 550,
+}
 
 # Conditional requests: the RFC 2616 policy revalidates with ETag /
 # Last-Modified, so an unchanged board answers 304 and costs almost nothing.

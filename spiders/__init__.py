@@ -1,19 +1,32 @@
 """The boards jobdelta can crawl: one spider per board.
 
-``BOARDS`` maps each ``board = "..."`` name to its spider class; each class
-declares its parameters, so the config can be checked before any crawl.
+Every module in this package that defines a ``BoardSpider`` subclass with a
+``board`` name is a board; ``board = "..."`` in the config picks it. Each
+class declares its parameters, so the config is checked before any crawl.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from functools import lru_cache
 from typing import Any
 
 
+@lru_cache(maxsize=1)
 def _boards() -> dict[str, Any]:
-    from spiders.greenhouse import GreenhouseSpider
-    from spiders.jsonld import JsonLdSpider
+    from spiders.base import BoardSpider
 
-    return {cls.board: cls for cls in (GreenhouseSpider, JsonLdSpider)}
+    found: dict[str, Any] = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name in ("base", "parsers") or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for obj in vars(module).values():
+            if isinstance(obj, type) and issubclass(obj, BoardSpider) and obj.board \
+                    and obj.__module__ == module.__name__:
+                found[obj.board] = obj
+    return dict(sorted(found.items()))
 
 
 def board_names() -> list[str]:

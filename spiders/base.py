@@ -55,6 +55,20 @@ class BoardSpider(scrapy.Spider):
         re.IGNORECASE,
     )
 
+    # A page that stands between us and the board: bot checks, WAF pages,
+    # login walls. The run fails with this reason; it is never an empty board.
+    BLOCKED_TEXT = re.compile(
+        r"security checkpoint|verify(?:ing)? you are (?:a )?human|are you a robot|captcha|"
+        r"just a moment\.\.\.|attention required! \| cloudflare|access denied|"
+        r"request unsuccessful\. incapsula|please enable (?:javascript and )?cookies|"
+        r"sign in to (?:view|see|continue)|log in to (?:view|see|continue)",
+        re.IGNORECASE,
+    )
+
+    # Subclasses set this to the board's documented request rate: the
+    # configured download_delay is raised to it, never lowered below it.
+    min_download_delay: ClassVar[float] = 0.0
+
     def __init__(self, source: str, params: dict[str, Any], base_url: str | None = None,
                  known_listing: dict[str, str] | None = None, full_refresh: bool = True,
                  **kwargs: Any):
@@ -120,6 +134,25 @@ class BoardSpider(scrapy.Spider):
 
     # -- helpers for subclasses
 
+    def blocked_reason(self, response: Response) -> str | None:
+        """Name the wall when a response is a bot-check, WAF or login page
+        rather than the board; None otherwise. Looks at the title and the
+        first part of the text only, so a posting that mentions a captcha in
+        its description is not mistaken for one."""
+        if response.status in (401, 403, 407, 429, 503) and "json" not in (
+                response.headers.get("Content-Type", b"").decode("latin-1").lower()):
+            head = response.text[:4000] if hasattr(response, "text") else ""
+        elif hasattr(response, "text") and response.text.lstrip()[:1] == "<":
+            head = response.text[:4000]
+        else:
+            return None
+        m = self.BLOCKED_TEXT.search(head)
+        if m:
+            return f"blocked: {m.group(0)!r} page instead of the board at {response.url}"
+        if response.status in (401, 403, 407):
+            return f"blocked: HTTP {response.status} at {response.url}"
+        return None
+
     def unchanged_in_listing(self, external_id: str, fingerprint: str) -> bool:
         """True when the detail page can be skipped: the listing shows this
         open posting as it did last time, and this is not a full refresh."""
@@ -145,6 +178,11 @@ class BoardSpider(scrapy.Spider):
         return f"{failure.type.__name__}: {failure.getErrorMessage()}{where}"
 
     def on_listing_error(self, failure: Failure) -> None:
+        if failure.check(HttpError):
+            blocked = self.blocked_reason(failure.value.response)
+            if blocked:
+                self.fail(blocked)
+                return
         self.listing_failed(f"listing page failed: {self.describe_failure(failure)}")
 
     def on_detail_error(self, failure: Failure):  # noqa: ANN201

@@ -1,0 +1,1 @@
+"""Downloader middlewares of jobdelta (one concern per module)."""
