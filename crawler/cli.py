@@ -271,6 +271,86 @@ def runs(ctx: click.Context, source: tuple[str, ...], limit: int, fmt: str) -> N
                  ["id", "source", "started_at", "status", "seen", "new", "changed", "expired", "reason"])
 
 
+@main.command()
+@_fmt_option(("table", "json"))
+def boards(fmt: str) -> None:
+    """List every board with its parameters and an example source.
+
+    \b
+    Example:
+      jobdelta boards --format json
+    """
+    import json as _json
+
+    from spiders import board_names, spider_class
+
+    rows = []
+    for name in board_names():
+        cls = spider_class(name)
+        params = {k: {"type": _type_label(p.kind), "required": p.required, "default": p.default, "help": p.help}
+                  for k, p in cls.params.items()}
+        rows.append({"board": name, "title": cls.title, "default_base_url": cls.default_base_url,
+                     "params": params, "example": cls.example})
+    if fmt == "json":
+        click.echo(_json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['board']}: {row['title']}")
+        for key, p in row["params"].items():
+            flag = "required" if p["required"] else f"default {p['default']!r}" if p["default"] is not None else "optional"
+            click.echo(f"  {key} ({p['type']}, {flag}): {p['help']}")
+        click.echo("  base_url (string, optional): override the board's address"
+                   + (f" (default {row['default_base_url']})" if row["default_base_url"] else ""))
+        click.echo("  example:")
+        for line in ["[[sources]]", f'name = "my-{row["board"]}"', *row["example"].splitlines()]:
+            click.echo(f"    {line}")
+        click.echo("")
+
+
+def _type_label(kind: Any) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return "|".join({"str": "string", "int": "integer", "bool": "boolean", "list": "list",
+                     "dict": "table", "float": "number"}.get(k.__name__, k.__name__) for k in kinds)
+
+
+@main.command("try")
+@click.argument("board")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
+              help="A board parameter (repeatable); values are read as TOML when they parse.")
+@click.option("--base-url", default=None, help="Override the board's address.")
+@click.option("--verbose", "-v", is_flag=True, help="Show the crawl log on stderr.")
+@_fmt_option(("table", "json"))
+@click.pass_context
+def try_(ctx: click.Context, board: str, params: tuple[str, ...], base_url: str | None,
+         verbose: bool, fmt: str) -> None:
+    """Run one board once, store nothing, and show what it parsed and
+    whether it saw the whole board. Exits 1 when the board could not be read.
+
+    \b
+    Example:
+      jobdelta try greenhouse --param token=vercel
+    """
+    import json as _json
+
+    from crawler.trial import parse_param, try_board
+
+    cfg = _config(ctx)
+    result = try_board(cfg, board, dict(parse_param(p) for p in params), base_url, verbose=verbose)
+    if fmt == "json":
+        click.echo(_json.dumps(vars(result), indent=2, ensure_ascii=False, default=str))
+    else:
+        output.write(result.postings, "table", sys.stdout,
+                     ["external_id", "title", "locations", "workplace_type", "salary", "deadline", "posted_at"])
+        seen = "saw the whole board" if result.complete else "did NOT see the whole board"
+        click.echo(f"\n{board}: {result.status}, {len(result.postings)} postings, {result.requests} requests; {seen}")
+        for err in result.errors:
+            click.echo(f"  error: {err}")
+        for g in result.gone:
+            click.echo(f"  gone: {g}")
+    if result.status == "failed":
+        ctx.exit(1)
+
+
 @main.group()
 def db() -> None:
     """Database schema commands."""

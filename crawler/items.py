@@ -59,6 +59,9 @@ class Posting:
     # transient: fingerprint of what the listing showed of this posting, so the
     # next run can skip its detail page when the listing shows the same
     listing_hash: str | None = field(default=None, repr=False)
+    # transient: the page the posting was read from, when it is not `url`
+    # (a 404 on that page later is evidence against this posting)
+    page_url: str | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The stored/exported form: every canonical field, no transient ones."""
@@ -68,7 +71,7 @@ class Posting:
         return data
 
 
-TRANSIENT_FIELDS = ("description_html", "raw_sha256", "listing_hash")
+TRANSIENT_FIELDS = ("description_html", "raw_sha256", "listing_hash", "page_url")
 PUBLIC_FIELDS = tuple(f.name for f in dataclasses.fields(Posting) if f.name not in TRANSIENT_FIELDS)
 
 

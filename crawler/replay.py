@@ -69,7 +69,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = reply.data
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         if reply.status == 200 and headers.get("if-none-match") == etag:
-            replay.not_modified += 1
+            replay.not_modified.append(self.path)
             self.send_response(304)
             self.send_header("ETag", etag)
             self.end_headers()
@@ -97,7 +97,7 @@ class ReplayServer:
     def __init__(self, routes: dict[str, Route] | None = None, port: int = 0):
         self.routes: dict[str, Route] = dict(routes or {})
         self.requests: list[tuple[str, str, dict[str, str]]] = []
-        self.not_modified = 0
+        self.not_modified: list[str] = []  # paths answered 304
         self._httpd = _Server(("127.0.0.1", port), _Handler)
         self._httpd.replay = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)

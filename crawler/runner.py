@@ -90,7 +90,7 @@ def crawl_in_process(cfg: Config, src: SourceConfig) -> RunSummary:
     cls = spider_class(src.board)
     if cls.min_download_delay > settings.getfloat("DOWNLOAD_DELAY"):
         settings.set("DOWNLOAD_DELAY", cls.min_download_delay, priority="cmdline")
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(cls)
     crawler.jobdelta_recorder = recorder
     _keep_lease(crawler, recorder, policy.lease_seconds)
@@ -101,7 +101,9 @@ def crawl_in_process(cfg: Config, src: SourceConfig) -> RunSummary:
         process.start()
     except Exception as exc:  # the reactor died: record it, never lose the run
         crash = f"crawler crashed: {type(exc).__name__}: {exc}"
-    spider = crawler.spider
+    spider = getattr(crawler, "spider", None)
+    if spider is None and not crash:
+        crash = "crawler did not start (see the log)"
     stats = crawler.stats.get_stats() if crawler.stats else {}
     finish_reason = stats.get("finish_reason")
     aborted = None
@@ -122,16 +124,22 @@ def crawl_in_process(cfg: Config, src: SourceConfig) -> RunSummary:
 def _keep_lease(crawler: Any, recorder: Any, lease_seconds: int) -> None:
     """Renew the lease (and flush) every third of its length while crawling."""
     from scrapy import signals
-    from twisted.internet import task
 
-    beat = task.LoopingCall(recorder.beat)
+    beats: list[Any] = []
 
     def start() -> None:
+        # built here: creating a LoopingCall before Scrapy installs its
+        # reactor would install Twisted's default one instead
+        from twisted.internet import task
+
+        beat = task.LoopingCall(recorder.beat)
         beat.start(max(1.0, lease_seconds / 3), now=False)
+        beats.append(beat)
 
     def stop() -> None:
-        if beat.running:
-            beat.stop()
+        for beat in beats:
+            if beat.running:
+                beat.stop()
 
     crawler.signals.connect(start, signal=signals.engine_started, weak=False)
     crawler.signals.connect(stop, signal=signals.engine_stopped, weak=False)

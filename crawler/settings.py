@@ -33,10 +33,10 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.retry.BackoffRetryMiddleware": 550,
 }
 
-# Conditional requests: the RFC 2616 policy revalidates with ETag /
+# Conditional requests: every run revalidates with ETag /
 # Last-Modified, so an unchanged board answers 304 and costs almost nothing.
 HTTPCACHE_ENABLED = True
-HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
+HTTPCACHE_POLICY = "crawler.httpcache.RevalidatePolicy"
 HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
 HTTPCACHE_DIR = ".jobdelta/httpcache"  # relative paths are under the working directory
 HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 401, 403, 404, 410, 429, 500, 502, 503, 504]
@@ -44,6 +44,7 @@ HTTPCACHE_GZIP = True
 
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # no control port: runs are driven by jobdelta itself
 LOG_LEVEL = "INFO"
 
 ITEM_PIPELINES = {

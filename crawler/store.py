@@ -210,13 +210,14 @@ class RunRecorder:
                 if cur.status == "open" and cur.listing_hash}
 
     def add(self, data: dict[str, Any], raw_sha256: str | None = None,
-            listing_hash: str | None = None) -> None:
+            listing_hash: str | None = None, page_url: str | None = None) -> None:
         ext = data["external_id"]
         if ext in self._seen_ids:
             self.counts["duplicates"] += 1
             return
         self._seen_ids.add(ext)
-        self._items[ext] = {"data": data, "raw": raw_sha256, "listing": listing_hash}
+        self._items[ext] = {"data": data, "raw": raw_sha256, "listing": listing_hash,
+                            "page": page_url or data.get("url")}
         if len(self._items) >= self.batch_size:
             self.flush()
 
@@ -283,7 +284,7 @@ class RunRecorder:
     def _write_items(self, session: Session, now: datetime) -> None:
         new_rows: list[dict[str, Any]] = []
         touched: list[int] = []  # unchanged: only last_seen moves
-        revised: list[tuple[_Current, dict[str, Any], str, str | None]] = []
+        revised: list[tuple[_Current, dict[str, Any], str, str | None, str | None]] = []
         listing_moved: list[dict[str, Any]] = []
         for ext, entry in self._items.items():
             self.counts["seen"] += 1
@@ -298,11 +299,12 @@ class RunRecorder:
                 listing_moved.append({"id": cur.id, "listing_hash": entry["listing"]})
                 cur.listing_hash = entry["listing"]
             if cur is None:
-                new_rows.append({"data": data, "hash": h, "raw": raw, "listing": entry["listing"]})
+                new_rows.append({"data": data, "hash": h, "raw": raw, "listing": entry["listing"],
+                                 "page": entry["page"]})
             elif cur.status == "expired" and not self._stays_expired(cur, data, now):
-                revised.append((cur, data, h, raw))
+                revised.append((cur, data, h, raw, entry["page"]))
             elif cur.content_hash != h and cur.status == "open":
-                revised.append((cur, data, h, raw))
+                revised.append((cur, data, h, raw, entry["page"]))
             else:
                 touched.append(cur.id)
                 self.counts["unchanged"] += 1
@@ -331,7 +333,7 @@ class RunRecorder:
         result = session.execute(
             insert(Posting).returning(Posting.id, Posting.external_id, sort_by_parameter_order=True),
             [{"source_id": self.source_id, "external_id": r["data"]["external_id"],
-              "status": "open", "title": r["data"].get("title"), "url": r["data"].get("url"),
+              "status": "open", "title": r["data"].get("title"), "url": r["page"],
               "content_hash": r["hash"], "listing_hash": r["listing"], "version": 1,
               "deadline": r["data"].get("deadline"),
               "first_seen": now, "last_seen": now, "last_seen_run_id": self.run_id,
@@ -350,7 +352,8 @@ class RunRecorder:
                                                        r["listing"])
         self.counts["new"] += len(rows)
 
-    def _revise(self, session: Session, revised: list[tuple[_Current, dict[str, Any], str, str | None]],
+    def _revise(self, session: Session,
+                revised: list[tuple[_Current, dict[str, Any], str, str | None, str | None]],
                 now: datetime) -> None:
         """Changed or reopened postings: close the current version, add the next."""
         old_data = dict(session.execute(
@@ -361,7 +364,7 @@ class RunRecorder:
         session.execute(update(Version).where(Version.posting_id.in_(ids), Version.valid_to.is_(None))
                         .values(valid_to=now).execution_options(synchronize_session=False))
         versions, events, postings = [], [], []
-        for cur, data, h, raw in revised:
+        for cur, data, h, raw, page in revised:
             changes = field_changes(old_data.get(cur.id, {}), data)
             if cur.status == "expired":
                 kind = "reopened"
@@ -376,7 +379,7 @@ class RunRecorder:
                              "run_id": self.run_id, "raw_sha256": raw})
             events.append(self._event(kind, cur.id, data, now, reason, changes or None))
             postings.append({"id": cur.id, "status": "open", "title": data.get("title"),
-                             "url": data.get("url"), "content_hash": h, "version": nxt,
+                             "url": page, "content_hash": h, "version": nxt,
                              "deadline": data.get("deadline"), "last_seen": now,
                              "last_seen_run_id": self.run_id, "missing_runs": 0,
                              "expired_at": None, "expired_reason": None})

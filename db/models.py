@@ -111,6 +111,7 @@ class Posting(Base):
     external_id: Mapped[str] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(10), default="open")  # open | expired
     title: Mapped[str | None] = mapped_column(Text)
+    # the page the posting was read from: a 404 there is evidence it is gone
     url: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     listing_hash: Mapped[str | None] = mapped_column(String(64))

@@ -87,6 +87,15 @@ class BoardSpider(scrapy.Spider):
         self.listing_failures = 0
         self.board_complete: bool | None = None  # set by the spider when the listing ends
 
+    async def start(self):  # noqa: ANN201
+        """Scrapy 2.13+ entry point: the board's first requests."""
+        for request in self.start_requests():
+            yield request
+
+    def start_requests(self):  # noqa: ANN201
+        """The board's first requests (override)."""
+        return iter(())
+
     # -- configuration checks (used by crawler.config)
 
     @classmethod

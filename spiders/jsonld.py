@@ -16,6 +16,7 @@ from typing import Any
 import scrapy
 from scrapy.http import Response
 
+from crawler.errors import BoardError
 from crawler.items import Gone
 from spiders.base import BoardSpider, Param
 from spiders.parsers.jsonld import extract_postings, find_links, next_page, sitemap_urls
@@ -65,7 +66,11 @@ class JsonLdSpider(BoardSpider):
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         self.listing_pages += 1
-        urls, is_index = sitemap_urls(response)
+        try:
+            urls, is_index = sitemap_urls(response)
+        except BoardError as exc:
+            self.listing_failed(str(exc))
+            return
         if not urls and not is_index:
             self.listing_failed(f"sitemap without URLs at {response.url}")
             return
@@ -113,5 +118,5 @@ class JsonLdSpider(BoardSpider):
         yield raw
         fetched = self.fetched_at(response)
         for p in postings:
-            p.fetched_at, p.raw_sha256 = fetched, raw.sha256
+            p.fetched_at, p.raw_sha256, p.page_url = fetched, raw.sha256, response.url
             yield p

@@ -59,6 +59,7 @@ def events_of(project, run_id: int) -> list[tuple[str, str]]:
 
 def crawl(project, *names: str) -> dict:
     proc = project.cli("crawl", *names)
+    assert proc.stdout, proc.stderr
     line = [ln for ln in proc.stdout.splitlines() if ln.split() and ln.split()[0] in names][0]
     runs = project.json("runs", "--limit", "1")
     return {"exit": proc.returncode, "line": line, "run": runs[0], "stderr": proc.stderr}
@@ -80,23 +81,22 @@ def test_greenhouse_rounds(project, replay, sessions):
     replay.set_routes({path: gh_board([jobs[a], jobs[b], jobs[c]], total=3)})
     r = crawl(project, "vercel")
     assert r["exit"] == 0 and r["run"]["status"] == "complete", r
-    assert events_of(project, r["run"]["id"]) == [("new", a), ("new", b), ("new", c)]
+    assert events_of(project, r["run"]["id"]) == sorted([("new", a), ("new", b), ("new", c)])
     posting = project.json("postings", "--source", "vercel")
     by_id = {p["external_id"]: p for p in posting}
     assert by_id[a]["title"] == "Account Executive, Commercial" and by_id[a]["requisition_id"] == "1311"
     assert by_id[a]["company"] == "Vercel"
 
     # the same board again: nothing new, and the board answered 304
-    before_304 = replay.not_modified
     r = crawl(project, "vercel")
     assert events_of(project, r["run"]["id"]) == [] and r["run"]["seen"] == 3
-    assert replay.not_modified == before_304 + 1
+    assert [p for p in replay.not_modified if p.startswith(path)] == [f"{path}?content=true"]
 
     # round 2: a retitled, c removed, d added
     edited = dict(jobs[a], title="Account Executive, Commercial (EMEA)")
     replay.set_routes({path: gh_board([edited, jobs[b], jobs[d]], total=3)})
     r = crawl(project, "vercel")
-    assert events_of(project, r["run"]["id"]) == [("changed", a), ("new", d)]
+    assert events_of(project, r["run"]["id"]) == sorted([("changed", a), ("new", d)])
     changed = project.json("changes", "--kind", "changed")[0]
     assert changed["changes"] == [{"field": "title", "old": "Account Executive, Commercial",
                                    "new": "Account Executive, Commercial (EMEA)"}]
@@ -123,14 +123,14 @@ def test_greenhouse_rounds(project, replay, sessions):
     # ones in between do not count): expired with its reason
     replay.set_routes({path: gh_board([edited, jobs[b], jobs[d]], total=3)})
     r = crawl(project, "vercel")
-    assert events_of(project, r["run"]["id"]) == [("expired", c)]
+    assert events_of(project, r["run"]["id"]) == sorted([("expired", c)])
     expired = project.json("changes", "--kind", "expired")[0]
     assert expired["reason"] == "expired: missing from 2 consecutive complete runs"
 
     # round 7: c comes back: reopened; e added
     replay.set_routes({path: gh_board([edited, jobs[b], jobs[c], jobs[d], jobs[e]])})
     r = crawl(project, "vercel")
-    assert events_of(project, r["run"]["id"]) == [("new", e), ("reopened", c)]
+    assert events_of(project, r["run"]["id"]) == sorted([("new", e), ("reopened", c)])
 
     # nothing duplicated: one posting row per id, one open version per posting
     assert count(sessions, Posting) == 5
@@ -228,7 +228,7 @@ def test_jsonld_rounds(project, replay, sessions):
     replay.set_routes(careers_site(nxt))
     r = crawl(project, "careers")
     assert r["run"]["status"] == "complete"
-    assert events_of(project, r["run"]["id"]) == [("changed", ext(5)), ("expired", ext(4)), ("new", ext(13))]
+    assert events_of(project, r["run"]["id"]) == sorted([("changed", ext(5)), ("expired", ext(4)), ("new", ext(13))])
     gone = project.json("changes", "--kind", "expired")[0]
     assert gone["reason"] == "expired: detail page answered 404"
 

@@ -1,0 +1,201 @@
+"""Locations: the board's location text ("Hybrid - London", "Remote, US",
+"London, England, United Kingdom", "Sunnyvale, CA") read into
+``{raw, city, region, country}`` with ``country`` an ISO 3166-1 alpha-2 code
+when it is known (pycountry, plus the names boards use that pycountry does
+not know: "USA", "UK", "England" ...)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import pycountry
+
+from crawler.normalize.text import clean_text
+from crawler.normalize.workplace import WORKPLACE_WORDS
+
+_COUNTRY_ALIASES = {
+    **dict.fromkeys(
+        ("us", "u.s.", "usa", "u.s.a.", "united states", "united states of america"), "US"
+    ),
+    **dict.fromkeys(
+        (
+            "uk",
+            "u.k.",
+            "england",
+            "scotland",
+            "wales",
+            "northern ireland",
+            "great britain",
+            "britain",
+        ),
+        "GB",
+    ),
+    **dict.fromkeys(("korea", "south korea"), "KR"),
+    **dict.fromkeys(("the netherlands", "holland", "nederland"), "NL"),
+    **dict.fromkeys(("north macedonia", "macedonia"), "MK"),
+    **dict.fromkeys(("schweiz", "suisse", "svizzera"), "CH"),
+    **dict.fromkeys(("belgique", "belgië"), "BE"),
+    "uae": "AE",
+    "russia": "RU",
+    "turkey": "TR",
+    "czech republic": "CZ",
+    "ivory coast": "CI",
+    "vietnam": "VN",
+    "hong kong sar": "HK",
+    "mainland china": "CN",
+    # native names boards print without translating
+    "deutschland": "DE",
+    "österreich": "AT",
+    "españa": "ES",
+    "méxico": "MX",
+    "brasil": "BR",
+    "italia": "IT",
+    "polska": "PL",
+    "sverige": "SE",
+    "norge": "NO",
+    "danmark": "DK",
+    "suomi": "FI",
+    "éire": "IE",
+}
+# Areas that are neither a city nor a country; they go to ``region``.
+_AREAS = {
+    "emea",
+    "europe",
+    "americas",
+    "north america",
+    "latin america",
+    "latam",
+    "apac",
+    "asia",
+    "asia pacific",
+    "worldwide",
+    "anywhere",
+    "global",
+    "international",
+}
+_PARTS = re.compile(r"[,;|()\[\]]|\s[-–—/]\s")
+_PART_TRIM = " -–—·/:."
+
+
+def country_code(value: Any) -> str | None:
+    """ISO 3166-1 alpha-2 code for a country name or code ("USA", "US",
+    "United States", "UK", "England", "Germany", "DE", "Schweiz" ...), or
+    None when the value is not a known country (or not a string)."""
+    if not isinstance(value, str):
+        return None
+    return _country_code(" ".join(value.split()).casefold())
+
+
+@lru_cache(maxsize=4096)
+def _country_code(key: str) -> str | None:
+    if not key:
+        return None
+    if key in _COUNTRY_ALIASES:
+        return _COUNTRY_ALIASES[key]
+    try:
+        return pycountry.countries.lookup(key).alpha_2
+    except LookupError:
+        return None
+
+
+@lru_cache(maxsize=1)
+def _subdivisions() -> tuple[dict[str, str], dict[str, str]]:
+    # US states and Canadian provinces by code ("CA", "ON"), and US, Canadian
+    # and Australian states by name ("Texas", "Ontario", "Victoria").
+    codes: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for country in ("US", "CA", "AU"):
+        for sub in pycountry.subdivisions.get(country_code=country):
+            if country != "AU":
+                codes[sub.code.split("-", 1)[1]] = country
+            names[sub.name.casefold()] = country
+    return codes, names
+
+
+def _state_country(part: str) -> str | None:
+    # An upper-case two-letter part after a city is read as a US state or a
+    # Canadian province: "Sunnyvale, CA" is California, not Canada.
+    codes, names = _subdivisions()
+    if len(part) == 2 and part.isupper():
+        return codes.get(part)
+    return names.get(part.casefold())
+
+
+def _parts(text: str) -> list[str]:
+    pieces = (piece.strip(_PART_TRIM) for piece in _PARTS.split(WORKPLACE_WORDS.sub(" ", text)))
+    return [" ".join(piece.split()) for piece in pieces if any(ch.isalnum() for ch in piece)]
+
+
+def parse_location(value: Any) -> dict[str, Any] | None:
+    """``{raw, city, region, country}`` read from one location text.
+
+    Workplace words are cut out first ("Hybrid - London" is the city
+    London, "Remote, US" the country US). The last part is read as a US
+    state or Canadian province when it follows a city, else as a country
+    when it is one; the first remaining part is the city and the last
+    remaining part the region ("London, England, United Kingdom"). A lone
+    area ("EMEA") is a region. Non-ASCII names are kept as written. Returns
+    None for blank text and non-strings.
+    """
+    raw = clean_text(value) if isinstance(value, str) else None
+    if not raw:
+        return None
+    parts = _parts(raw)
+    city = region = country = None
+    if len(parts) >= 2 and (state_country := _state_country(parts[-1])):
+        region, country = parts.pop(), state_country
+    elif parts and (code := country_code(parts[-1])):
+        country = code
+        parts.pop()
+    if parts:
+        if country is None and len(parts) == 1 and parts[0].casefold() in _AREAS:
+            region = parts[0]
+        else:
+            city = parts[0]
+            if len(parts) >= 2 and region is None:
+                region = parts[-1]
+    return {"raw": raw, "city": city, "region": region, "country": country}
+
+
+def _tidy_location(location: dict[str, Any]) -> dict[str, Any]:
+    raw = clean_text(location.get("raw"))
+    raw = raw if isinstance(raw, str) else None
+    country = location.get("country")
+    code = country_code(country)
+    if code is None and not country and raw:
+        code = (parse_location(raw) or {}).get("country")
+    tidy = {
+        "raw": raw,
+        "city": clean_text(location.get("city")),
+        "region": clean_text(location.get("region")),
+        "country": code,
+    }
+    return {key: value if isinstance(value, str) else None for key, value in tidy.items()}
+
+
+def normalize_locations(locations: Any, locations_raw: Any) -> list[dict[str, Any]]:
+    """The posting's ``locations``.
+
+    Structured locations a parser supplied (a list of dicts) are kept: their
+    text is tidied, a country given as a name becomes its code (an unknown
+    one becomes None; ``raw`` keeps the text) and a missing country is read
+    from ``raw``. When there are none, each text of ``locations_raw`` is
+    read with :func:`parse_location`. Duplicates are dropped, order kept.
+    Anything that is not a list counts as empty.
+    """
+    result: list[dict[str, Any]] = []
+    if isinstance(locations, list) and locations:
+        for location in locations:
+            if isinstance(location, dict):
+                result.append(_tidy_location(location))
+            elif parsed := parse_location(location):
+                result.append(parsed)
+    elif isinstance(locations_raw, list):
+        result = [parsed for text in locations_raw if (parsed := parse_location(text))]
+    unique: list[dict[str, Any]] = []
+    for location in result:
+        if location not in unique and any(location.values()):
+            unique.append(location)
+    return unique
