@@ -53,9 +53,10 @@ def _table(rows: Iterable[dict[str, Any]], out: TextIO, columns: Sequence[str]) 
     cells = [[_cell(r.get(c)).replace("\n", " ") for c in columns] for r in rows]
     if not cells:
         return 0
-    width = shutil.get_terminal_size((160, 24)).columns
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    # shrink the widest columns until the table fits the terminal
+    # on a terminal, shrink the widest columns until the table fits; into a
+    # pipe or file, print every cell whole
+    width = shutil.get_terminal_size((160, 24)).columns if out.isatty() else sum(widths) + 2 * len(widths)
     while sum(widths) + 2 * (len(widths) - 1) > width and max(widths) > 12:
         i = widths.index(max(widths))
         widths[i] -= 1

@@ -34,7 +34,9 @@ RUN_STATUSES = ("running", "complete", "partial", "failed", "suspicious", "abort
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in whole seconds: times are printed to the second, and a time
+    copied from the output must find the versions valid at it."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def holder_id() -> str:

@@ -7,6 +7,7 @@ session and never commit: the caller owns the transaction.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, event
@@ -17,12 +18,19 @@ def _normalize_url(url: str) -> str:
     # "postgresql://" alone would pick psycopg2, which we do not install.
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
+    # a relative SQLite path means "in the working directory now": pin it, so
+    # a cached engine never points at another directory's file
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and ":memory:" not in url:
+        return "sqlite:///" + os.path.abspath(url[len("sqlite:///"):])
     return url
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
-    url = _normalize_url(url)
+    return _engine(_normalize_url(url))
+
+
+@lru_cache(maxsize=8)
+def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
 

@@ -61,9 +61,9 @@ def _create_pg_database(admin_url: str) -> tuple[str, str]:
 def _drop_pg_database(admin_url: str, name: str) -> None:
     from sqlalchemy import create_engine, text
 
-    from db.engine import get_engine
+    from db.engine import _engine
 
-    get_engine.cache_clear()
+    _engine.cache_clear()
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -82,12 +83,13 @@ def test_init_and_upgrade(tmp_path, monkeypatch):
 @pytest.fixture
 def filled(db_url, sessions, tmp_path):
     """Two runs: three postings, then one changed and one gone."""
-    def one_run(items):
+    def one_run(items, hours_ago):
         with sessions.begin() as s:
             src = ensure_source(s, "acme", "greenhouse", {"token": "acme"})
             rid = start_run(s, src, 60).id
             sid = src.id
-        rec = RunRecorder(sessions, sid, rid, Policy(expire_after_runs=1))
+        at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=hours_ago)
+        rec = RunRecorder(sessions, sid, rid, Policy(expire_after_runs=1), clock=lambda: at)
         for it in items:
             rec.add(it.to_dict())
         rec.finish(Outcome(complete=True))
@@ -96,8 +98,8 @@ def filled(db_url, sessions, tmp_path):
         return Posting(source="acme", external_id=str(n), title=title, company="Acme",
                        locations=[{"raw": "Zürich", "city": "Zürich", "region": None, "country": "CH"}],
                        description="Line one.\n\nLine two.")
-    one_run([p(1, "Engineer"), p(2, "Designer"), p(3, "Analyst")])
-    one_run([p(1, "Senior Engineer"), p(2, "Designer")])
+    one_run([p(1, "Engineer"), p(2, "Designer"), p(3, "Analyst")], hours_ago=2)
+    one_run([p(1, "Senior Engineer"), p(2, "Designer")], hours_ago=1)
     cfg = tmp_path / "jobdelta.toml"
     cfg.write_text(f'[database]\nurl = "{db_url}"\n')
     return cfg
