@@ -43,7 +43,7 @@ lint: install-test
 	$(BIN)/ruff check .
 
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/store_scale.py
 
 clean:
 	rm -rf $(VENV) jobdelta-demo .jobdelta .pytest_cache

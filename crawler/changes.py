@@ -25,12 +25,17 @@ _TEXT_FIELDS = frozenset({"description"})
 def field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
     """List of ``{field, old, new}`` for every top-level field that differs.
 
-    Lists compare as sets (order on the board means nothing); the description
-    carries ``diff`` (unified text diff) instead of both full texts."""
+    deepdiff finds the changed fields, with list fields compared as sets
+    (order on the board means nothing); list fields also carry the items
+    ``added`` and ``removed``. The description carries ``diff`` (a unified
+    text diff) instead of both full texts."""
     a, b = hashable_content(old), hashable_content(new)
-    diff = DeepDiff(a, b, ignore_order=True, view="tree")
-    fields: set[str] = set()
-    for report in diff.values():
+    fields = {name for name in _TEXT_FIELDS if a.get(name) != b.get(name)}
+    # long texts are compared as text above; hashing them for deepdiff's
+    # order-free comparison would cost more than everything else together
+    rest_a = {k: v for k, v in a.items() if k not in _TEXT_FIELDS}
+    rest_b = {k: v for k, v in b.items() if k not in _TEXT_FIELDS}
+    for report in DeepDiff(rest_a, rest_b, ignore_order=True, view="tree").values():
         for level in report:
             path = level.path(output_format="list")
             if path:
@@ -41,7 +46,10 @@ def field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, An
             changes.append({"field": name, "old": None, "new": None,
                             "diff": text_diff(old.get(name), new.get(name))})
             continue
-        entry = {"field": name, "old": old.get(name), "new": new.get(name)}
+        entry: dict[str, Any] = {"field": name, "old": old.get(name), "new": new.get(name)}
+        if isinstance(a.get(name), list) and isinstance(b.get(name), list):
+            entry["added"] = [x for x in b[name] if x not in a[name]]
+            entry["removed"] = [x for x in a[name] if x not in b[name]]
         if name == "deadline":
             note = deadline_move(old.get(name), new.get(name))
             if note:

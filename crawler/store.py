@@ -332,8 +332,10 @@ class RunRecorder:
         return data.get("deadline") == cur.deadline and left is not None and left < 0
 
     def _insert_new(self, session: Session, rows: list[dict[str, Any]], now: datetime) -> None:
-        result = session.execute(
-            insert(Posting).returning(Posting.id, Posting.external_id, sort_by_parameter_order=True),
+        # one multi-row INSERT, then one SELECT for the new ids: RETURNING in
+        # parameter order would fall back to a statement per row on SQLite
+        session.execute(
+            insert(Posting),
             [{"source_id": self.source_id, "external_id": r["data"]["external_id"],
               "status": "open", "title": r["data"].get("title"), "url": r["page"],
               "content_hash": r["hash"], "listing_hash": r["listing"], "version": 1,
@@ -341,7 +343,11 @@ class RunRecorder:
               "first_seen": now, "last_seen": now, "last_seen_run_id": self.run_id,
               "missing_runs": 0} for r in rows],
         )
-        ids = [row.id for row in result]
+        id_of = dict(session.execute(
+            select(Posting.external_id, Posting.id).where(
+                Posting.source_id == self.source_id,
+                Posting.external_id.in_([r["data"]["external_id"] for r in rows]))).all())
+        ids = [id_of[r["data"]["external_id"]] for r in rows]
         session.execute(insert(Version), [
             {"posting_id": pid, "source_id": self.source_id, "version": 1, "valid_from": now,
              "valid_to": None, "content_hash": r["hash"], "data": r["data"], "run_id": self.run_id,
@@ -358,11 +364,11 @@ class RunRecorder:
                 revised: list[tuple[_Current, dict[str, Any], str, str | None, str | None]],
                 now: datetime) -> None:
         """Changed or reopened postings: close the current version, add the next."""
-        old_data = dict(session.execute(
-            select(Version.posting_id, Version.data).where(or_(*[
-                and_(Version.posting_id == cur.id, Version.version == cur.version) for cur, *_ in revised
-            ]))).all())
         ids = [cur.id for cur, *_ in revised]
+        old_data = dict(session.execute(
+            select(Version.posting_id, Version.data)
+            .join(Posting, and_(Posting.id == Version.posting_id, Posting.version == Version.version))
+            .where(Posting.id.in_(ids))).all())
         session.execute(update(Version).where(Version.posting_id.in_(ids), Version.valid_to.is_(None))
                         .values(valid_to=now).execution_options(synchronize_session=False))
         versions, events, postings = [], [], []
