@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import scrapy
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
@@ -145,17 +145,19 @@ class BoardSpider(scrapy.Spider):
 
     def blocked_reason(self, response: Response) -> str | None:
         """Name the wall when a response is a bot-check, WAF or login page
-        rather than the board; None otherwise. Looks at the title and the
-        first part of the text only, so a posting that mentions a captcha in
-        its description is not mistaken for one."""
-        if response.status in (401, 403, 407, 429, 503) and "json" not in (
-                response.headers.get("Content-Type", b"").decode("latin-1").lower()):
-            head = response.text[:4000] if hasattr(response, "text") else ""
-        elif hasattr(response, "text") and response.text.lstrip()[:1] == "<":
-            head = response.text[:4000]
-        else:
+        rather than the board; None otherwise. Walls are small pages: the
+        title is checked always, the text only when the page says little,
+        so a posting that mentions a captcha is not mistaken for one."""
+        ctype = response.headers.get("Content-Type", b"").decode("latin-1").lower()
+        if "json" in ctype or not hasattr(response, "text") or response.text.lstrip()[:1] != "<":
             return None
-        m = self.BLOCKED_TEXT.search(head)
+        if not hasattr(response, "css"):
+            response = HtmlResponse(url=response.url, body=response.body, encoding="utf-8",
+                                    status=response.status)
+        title = " ".join(response.css("title::text").getall())
+        text = " ".join(t.strip() for t in response.xpath(
+            "//body//text()[not(ancestor::script) and not(ancestor::style)]").getall() if t.strip())
+        m = self.BLOCKED_TEXT.search(title) or (len(text) < 1500 and self.BLOCKED_TEXT.search(text))
         if m:
             return f"blocked: {m.group(0)!r} page instead of the board at {response.url}"
         if response.status in (401, 403, 407):
@@ -186,12 +188,28 @@ class BoardSpider(scrapy.Spider):
         where = f" fetching {request.url}" if request is not None else ""
         return f"{failure.type.__name__}: {failure.getErrorMessage()}{where}"
 
-    def on_listing_error(self, failure: Failure) -> None:
+    def walled(self, response: Response) -> bool:
+        """Fail the run when the response is a wall (bot check, login) rather
+        than the board. Call first thing in a listing callback."""
+        blocked = self.blocked_reason(response)
+        if blocked:
+            self.fail(blocked)
+        return blocked is not None
+
+    def on_board_error(self, failure: Failure) -> None:
+        """The board's first (or only) listing request failed: the run failed."""
         if failure.check(HttpError):
-            blocked = self.blocked_reason(failure.value.response)
-            if blocked:
-                self.fail(blocked)
+            resp = failure.value.response
+            if self.walled(resp):
                 return
+            if resp.status == 404:
+                self.fail(f"board not found (HTTP 404 from {resp.url}): check the board parameters")
+                return
+        self.fail(f"board could not be read: {self.describe_failure(failure)}")
+
+    def on_listing_error(self, failure: Failure) -> None:
+        if failure.check(HttpError) and self.walled(failure.value.response):
+            return
         self.listing_failed(f"listing page failed: {self.describe_failure(failure)}")
 
     def on_detail_error(self, failure: Failure):  # noqa: ANN201

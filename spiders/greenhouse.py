@@ -30,11 +30,10 @@ class GreenhouseSpider(BoardSpider):
         yield scrapy.Request(url, callback=self.parse_listing, errback=self.on_board_error,
                              dont_filter=True)
 
-    def on_board_error(self, failure: Any) -> None:
-        self.fail(f"board could not be read: {self.describe_failure(failure)}")
-
     def parse_listing(self, response: Response) -> Iterator[Any]:
         self.listing_pages += 1
+        if self.walled(response):
+            return
         raw = self.keep_raw(response)
         yield raw
         try:

@@ -1,0 +1,132 @@
+"""SmartRecruiters Posting API: a paged listing, and a detail page per posting.
+
+List ``GET {base_url}/v1/companies/{company}/postings?limit=100&offset=N``
+until the offset reaches ``totalFound``; the board is seen whole when the
+pages gave as many distinct postings as ``totalFound`` says and every page
+(listing and detail) was read. Each posting's detail
+(``/v1/companies/{company}/postings/{id}``) is fetched only when the listing
+shows it new or moved (released date, title, location, reference number);
+otherwise it is reported as seen unchanged. Parsing:
+:mod:`spiders.parsers.smartrecruiters`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.errors import BoardError
+from crawler.items import Posting, Seen
+from spiders.base import BoardSpider, Param
+from spiders.parsers.smartrecruiters import (
+    detail_url,
+    fingerprint,
+    listing_url,
+    next_offset,
+    parse_detail,
+    parse_listing,
+)
+
+_NAME = re.compile(r"[^/?#\s]+")
+
+
+class SmartRecruitersSpider(BoardSpider):
+    board = "smartrecruiters"
+    title = "SmartRecruiters Posting API"
+    default_base_url = "https://api.smartrecruiters.com"
+    params = {"company": Param(str, "the company identifier in jobs.smartrecruiters.com/<company>",
+                               required=True)}
+    example = 'board = "smartrecruiters"\ncompany = "Ubisoft2"'
+    min_download_delay = 0.1  # seconds; SmartRecruiters documents 10 requests a second
+
+    @classmethod
+    def check_more(cls, given: dict[str, Any]) -> str | None:
+        if not _NAME.fullmatch(given["company"]):
+            return (f"company: must be the company identifier alone, as in "
+                    f"jobs.smartrecruiters.com/<company>, got {given['company']!r}")
+        return None
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._ids: set[str] = set()
+
+    def start_requests(self) -> Iterator[scrapy.Request]:
+        yield self._page(0)
+
+    def _page(self, offset: int) -> scrapy.Request:
+        return scrapy.Request(listing_url(self.base_url, self.board_params["company"], offset),
+                              callback=self.parse_listing_page, errback=self.on_page_error,
+                              cb_kwargs={"offset": offset}, dont_filter=True)
+
+    def on_page_error(self, failure: Failure) -> None:
+        if failure.request.cb_kwargs.get("offset"):
+            self.on_listing_error(failure)
+            return
+        if failure.check(HttpError):
+            response = failure.value.response
+            if response.status == 404:
+                self.fail(f"board not found: SmartRecruiters has no company "
+                          f"{self.board_params['company']!r} (HTTP 404 from {response.url})")
+                return
+            blocked = self.blocked_reason(response)
+            if blocked:
+                self.fail(blocked)
+                return
+        self.fail(f"board could not be read: {self.describe_failure(failure)}")
+
+    def parse_listing_page(self, response: Response, offset: int) -> Iterator[Any]:
+        self.listing_pages += 1
+        blocked = self.blocked_reason(response)
+        if blocked:
+            self.fail(blocked)
+            return
+        yield self.keep_raw(response)
+        company = self.board_params["company"]
+        try:
+            page = parse_listing(response, self.source, company)
+        except BoardError as exc:
+            (self.listing_failed if offset else self.fail)(str(exc))
+            return
+        for item in page.items:
+            ext = str(item["id"])
+            if ext in self._ids:
+                continue  # shifted into this page by a posting removed meanwhile
+            self._ids.add(ext)
+            fp = fingerprint(item)
+            if self.unchanged_in_listing(ext, fp):
+                yield Seen(source=self.source, external_id=ext)
+                continue
+            yield scrapy.Request(detail_url(self.base_url, company, item), callback=self.parse_posting,
+                                 errback=self.on_detail_error, meta={"external_id": ext},
+                                 cb_kwargs={"listing": item, "fp": fp})
+        following = next_offset(offset, len(page.items), page.total)
+        if following is not None:
+            yield self._page(following)
+            return
+        self.board_complete = len(self._ids) == page.total
+        if not self.board_complete:
+            self.note_error(f"listing gave {len(self._ids)} distinct postings of the {page.total} "
+                            f"it reports (totalFound)")
+
+    def parse_posting(self, response: Response, listing: dict[str, Any], fp: str) -> Iterator[Any]:
+        blocked = self.blocked_reason(response)
+        if blocked:
+            self.fail(blocked)
+            return
+        try:
+            posting = parse_detail(response, self.source, self.board_params["company"], listing)
+        except BoardError as exc:
+            self.listing_failed(f"posting page could not be read: {exc}")
+            return
+        raw = self.keep_raw(response)
+        yield raw
+        if isinstance(posting, Posting):
+            posting.fetched_at, posting.raw_sha256 = self.fetched_at(response), raw.sha256
+            posting.listing_hash = fp
+        yield posting
