@@ -45,6 +45,8 @@ class DefaultsConfig(_Strict):
     obey_robots: bool = True
     download_delay: float = Field(0.5, ge=0, description="seconds between requests to one domain")
     concurrency_per_domain: int = Field(2, ge=1)
+    retries: int = Field(2, ge=0, le=10, description="retries of a failed request after the first try")
+    retry_backoff: float = Field(1.0, ge=0, description="seconds before the first retry; doubles each retry")
     lease_seconds: int = Field(300, ge=10, description="a run's lease lasts this long without a heartbeat")
     full_refresh_every: int = Field(10, ge=1, description="every Nth run fetches every posting page")
     batch_size: int = Field(500, ge=1, le=100_000, description="postings written per transaction")
@@ -201,6 +203,7 @@ expire_on_deadline = true    # a posting whose deadline has passed expires
 suspicious_drop = 0.5        # a run that sees less than half the usual count expires nothing
 download_delay = 0.5         # seconds between requests to one domain
 concurrency_per_domain = 2   # parallel requests to one domain
+retries = 2                  # retries of a failed request; Retry-After is honoured
 
 # One [[sources]] block per board you watch; `jobdelta boards` lists the boards.
 [[sources]]

@@ -52,6 +52,8 @@ def scrapy_settings(cfg: Config) -> Any:
     settings.set("ROBOTSTXT_OBEY", d.obey_robots, priority="cmdline")
     settings.set("DOWNLOAD_DELAY", d.download_delay, priority="cmdline")
     settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", d.concurrency_per_domain, priority="cmdline")
+    settings.set("RETRY_TIMES", d.retries, priority="cmdline")
+    settings.set("RETRY_BACKOFF_BASE", d.retry_backoff, priority="cmdline")
     cache_dir = os.environ.get("JOBDELTA_CACHE_DIR")
     if cache_dir:
         settings.set("HTTPCACHE_DIR", cache_dir, priority="cmdline")

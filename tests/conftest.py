@@ -106,16 +106,32 @@ class Project:
         self.config = workdir / "jobdelta.toml"
 
     def write_config(self, sources: str, defaults: str = "") -> Path:
+        if "retry_backoff" not in defaults:  # real waits, scaled down for tests
+            defaults = f"retry_backoff = 0.1\n{defaults}"
         self.config.write_text(
             f'[database]\nurl = "{self.db_url}"\n\n[defaults]\ndownload_delay = 0\n{defaults}\n\n{sources}\n',
             encoding="utf-8")
         return self.config
 
     def cli(self, *args: str, check: bool = False, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        env = dict(os.environ, JOBDELTA_CACHE_DIR=str(self.workdir / "httpcache"))
-        env.pop("JOBDELTA_DATABASE_URL", None)
-        proc = subprocess.run([sys.executable, "-m", "crawler.cli", "--config", str(self.config), *args],
-                              cwd=self.workdir, env=env, capture_output=True, text=True, timeout=timeout)
+        """Run `jobdelta --config <this config> ARGS` in this process (crawls
+        still run in their own processes, as always) and return it like a
+        finished subprocess: returncode, stdout, stderr."""
+        from click.testing import CliRunner
+
+        from crawler.cli import main
+
+        env = {"JOBDELTA_CACHE_DIR": str(self.workdir / "httpcache"), "JOBDELTA_DATABASE_URL": None,
+               "JOBDELTA_CONFIG": None}
+        old = os.getcwd()
+        os.chdir(self.workdir)
+        try:
+            result = CliRunner().invoke(main, ["--config", str(self.config), *args], env=env)
+        finally:
+            os.chdir(old)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        proc = subprocess.CompletedProcess(["jobdelta", *args], result.exit_code, result.stdout, result.stderr)
         if check and proc.returncode != 0:
             raise AssertionError(f"jobdelta {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
         return proc
