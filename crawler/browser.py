@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import Any
+
+from scrapy.settings.default_settings import RETRY_EXCEPTIONS
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -28,6 +31,11 @@ def chromium_path() -> str:
     return os.environ.get("JOBDELTA_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
+def _skip_heavy_resource(request: Any) -> bool:
+    """Images, media and fonts are never needed to read a listing."""
+    return request.resource_type in ("image", "media", "font")
+
+
 PLAYWRIGHT_SETTINGS = {
     "DOWNLOAD_HANDLERS": {
         "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
@@ -42,4 +50,8 @@ PLAYWRIGHT_SETTINGS = {
     "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000,  # milliseconds per page load
     "PLAYWRIGHT_MAX_CONTEXTS": 2,  # browser contexts open at once
     "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 4,  # pages open at once in one context
+    "PLAYWRIGHT_ABORT_REQUEST": _skip_heavy_resource,
+    # A Playwright timeout (a page or a selector that never came) is retried
+    # like a network error, with the same backoff.
+    "RETRY_EXCEPTIONS": [*RETRY_EXCEPTIONS, "playwright.async_api.TimeoutError"],
 }

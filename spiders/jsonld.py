@@ -16,10 +16,12 @@ from typing import Any
 import scrapy
 from scrapy.http import Response
 
+from crawler.browser import PLAYWRIGHT_SETTINGS
 from crawler.errors import BoardError
 from crawler.items import Gone
 from spiders.base import BoardSpider, Param
 from spiders.parsers.jsonld import extract_postings, find_links, next_page, sitemap_urls
+from spiders.parsers.nextjs import extract_nextjs_postings
 
 
 class JsonLdSpider(BoardSpider):
@@ -31,6 +33,8 @@ class JsonLdSpider(BoardSpider):
         "allow": Param(str, "regex a link must match to count as a posting page"),
         "follow_next": Param(bool, "follow rel=next pagination on listing pages", default=True),
         "max_listing_pages": Param(int, "stop after this many listing pages", default=500),
+        "render": Param(bool, "render listing and posting pages in headless Chromium (sites that "
+                        "give their JSON-LD only to a browser)", default=False),
     }
     example = ('board = "jsonld"\nstart_urls = ["https://careers.example.com/jobs"]\n'
                'allow = "/jobs/\\\\d+"')
@@ -46,6 +50,17 @@ class JsonLdSpider(BoardSpider):
                 return f"allow: not a valid regular expression: {exc}"
         return None
 
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> JsonLdSpider:
+        # a spider may change settings here, before they are frozen
+        if (kwargs.get("params") or {}).get("render"):
+            crawler.settings.setdict(PLAYWRIGHT_SETTINGS, priority="spider")
+        return super().from_crawler(crawler, *args, **kwargs)
+
+    def _meta(self) -> dict[str, Any]:
+        # a rendered page is not what the server's ETag describes: keep it out of the HTTP cache
+        return {"playwright": True, "dont_cache": True} if self.board_params["render"] else {}
+
     def start_requests(self) -> Iterator[scrapy.Request]:
         self._posting_urls: set[str] = set()
         self._allow = self.board_params["allow"]
@@ -55,7 +70,7 @@ class JsonLdSpider(BoardSpider):
                                  dont_filter=True)
         for url in self.board_params["start_urls"] or []:
             yield scrapy.Request(self._absolute(url), callback=self.parse_listing,
-                                 errback=self.on_listing_error, dont_filter=True)
+                                 errback=self.on_listing_error, dont_filter=True, meta=self._meta())
         self.board_complete = True  # until a listing or posting page fails
 
     def _absolute(self, url: str) -> str:
@@ -91,19 +106,21 @@ class JsonLdSpider(BoardSpider):
             if self.listing_pages >= self.board_params["max_listing_pages"]:
                 self.listing_failed(f"stopped after {self.listing_pages} listing pages (max_listing_pages)")
                 return
-            yield scrapy.Request(nxt, callback=self.parse_listing, errback=self.on_listing_error)
+            yield scrapy.Request(nxt, callback=self.parse_listing, errback=self.on_listing_error,
+                                 meta=self._meta())
 
     def _posting_request(self, url: str) -> Iterator[scrapy.Request]:
         if url in self._posting_urls:
             return
         self._posting_urls.add(url)
-        yield scrapy.Request(url, callback=self.parse_posting, errback=self.on_detail_error)
+        yield scrapy.Request(url, callback=self.parse_posting, errback=self.on_detail_error,
+                             meta=self._meta())
 
     def parse_posting(self, response: Response) -> Iterator[Any]:
         yield from self._postings_from(response, required=True)
 
     def _postings_from(self, response: Response, required: bool) -> Iterator[Any]:
-        postings = extract_postings(response, self.source)
+        postings = extract_postings(response, self.source) or extract_nextjs_postings(response, self.source)
         if not postings:
             if not required:
                 return

@@ -12,7 +12,7 @@ from .conftest import ROOT
 
 
 def test_wheel_carries_demo_data_and_migrations(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
                     "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
     wheel = next(tmp_path.glob("jobdelta-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())

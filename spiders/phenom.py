@@ -1,0 +1,228 @@
+"""Phenom People careers sites (``careers.<employer>``), read through the site itself.
+
+Phenom's ``/api/get-jobs`` answers only a real browser session: the WAF
+checks the TLS fingerprint and the session cookies. So the careers page is
+rendered in Chromium (:class:`spiders.browser.BrowserBoardSpider`), and the
+API is called from inside that page with ``fetch`` (the page's cookies,
+CSRF token and referer apply), one page after the other, until the distinct
+postings reach the ``totalJob`` the API reports: then the board is seen
+whole. An empty page before that (the API still reporting ``totalJob``) is
+not an empty board: the run is partial. Parsing: :mod:`spiders.parsers.phenom`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import scrapy
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
+from scrapy import signals
+from scrapy.http import Response, TextResponse
+from scrapy_playwright.page import PageMethod
+
+from crawler.errors import BoardError
+from crawler.middlewares.retry import retry_after_seconds
+from spiders.base import Param
+from spiders.browser import BrowserBoardSpider, render_page
+from spiders.parsers.phenom import api_body, api_url, parse_jobs
+
+# Runs in the careers page: the site's own origin, cookies and CSRF token.
+_FETCH_JS = """async ({url, method, body, timeoutMs}) => {
+  const headers = {'accept': 'application/json, text/plain, */*'};
+  const csrf = window.phApp && window.phApp.csrfToken;
+  if (csrf) headers['x-csrf-token'] = csrf;
+  const init = {method, headers, credentials: 'same-origin', signal: AbortSignal.timeout(timeoutMs)};
+  if (method === 'POST') { headers['content-type'] = 'application/json'; init.body = body; }
+  try {
+    const r = await fetch(url, init);
+    return {status: r.status, url: r.url, contentType: r.headers.get('content-type') || '',
+            retryAfter: r.headers.get('retry-after'), text: await r.text()};
+  } catch (e) {
+    return {status: 0, url, contentType: '', retryAfter: null, text: '', error: String(e)};
+  }
+}"""
+_RETRY_STATUSES = {408, 429, 500, 502, 503, 504, 522, 524}
+
+
+class PhenomSpider(BrowserBoardSpider):
+    board = "phenom"
+    title = "Phenom People careers site (its /api/get-jobs, called from the rendered page)"
+    params = {
+        "url": Param(str, "the careers site's job search page, e.g. https://careers.mcdonalds.ca/"
+                     "restaurant-jobs (a path is read under base_url)", required=True),
+        "locale": Param(str, "the site language asked for: \"en_us\" asks for en and en-us postings",
+                        default="en_us"),
+        "method": Param(str, "how the site calls get-jobs: POST (most sites) or GET", default="POST"),
+        "api_path": Param(str, "the API path on the site's origin", default="/api/get-jobs"),
+        "paging": Param(str, "page_number (page_number=N, as Phenom's search page sends) or from_size "
+                        "(from=<offset>&size=<page_size>)", default="page_number"),
+        "page_size": Param(int, "postings per page (Phenom serves 10)", default=10),
+        "query": Param(dict, "more query parameters for get-jobs, e.g. {radius = \"15\"}"),
+        "wait_for": Param(str, "CSS selector that shows the careers page has rendered "
+                          "(default: wait until the network is idle)"),
+        "max_pages": Param(int, "API pages at most; a board with more is partial", default=2000),
+        # one careers page serves the whole run: no contexts to recycle
+        "timeout": BrowserBoardSpider.browser_params["timeout"],
+    }
+    example = 'board = "phenom"\nurl = "https://careers.mcdonalds.ca/restaurant-jobs"\nlocale = "en_us"'
+    # Phenom documents no rate limit; its WAF is quick to block bursts.
+    min_download_delay = 0.5
+
+    @classmethod
+    def check_more(cls, given: dict[str, Any]) -> str | None:
+        if given.get("method", "POST").upper() not in ("GET", "POST"):
+            return f"method: must be GET or POST, got {given['method']!r}"
+        if given.get("paging", "page_number") not in ("page_number", "from_size"):
+            return f"paging: must be page_number or from_size, got {given['paging']!r}"
+        for key in ("page_size", "max_pages"):
+            if key in given and given[key] < 1:
+                return f"{key}: must be at least 1"
+        return None
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        url = self.board_params["url"] or ""
+        self._site = self.base_url + url if self.base_url and url.startswith("/") else url
+        self._robots: Any = None  # the site's robots.txt, once the middleware has read it
+        self._site_page: Response | None = None  # the rendered careers page, while it is in use
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PhenomSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._robots_parsed, signal=signals.robots_parsed)
+        return spider
+
+    def _robots_parsed(self, robotparser: Any, request: scrapy.Request) -> None:
+        # The API calls are ours, made from the page: they obey the site's
+        # robots.txt like the page request itself did.
+        self._robots = robotparser
+
+    def start_requests(self) -> Iterator[scrapy.Request]:
+        wait = PageMethod(render_page, self.board_params["wait_for"], self.timeout_ms)
+        yield self.render_request(self._site, self.parse_site, self.on_site_error,
+                                  page_methods={"render": wait})
+
+    async def on_site_error(self, failure: Any) -> None:
+        """The careers page itself could not be had: nothing was read."""
+        await self.release(failure.request.meta)
+        self.on_board_error(failure)
+
+    async def parse_site(self, response: Response) -> AsyncIterator[Any]:
+        try:
+            if response.meta["playwright_page_methods"]["render"].result.blocked:
+                self.fail(self.blocked_reason(response)
+                          or f"blocked: a bot-check page instead of the careers site at {response.url}")
+                return
+            self._site_page = response
+            async for item in self._api_pages(response.meta["playwright_page"]):
+                yield item
+        finally:
+            self._site_page = None
+            await self.release(response.meta)
+
+    async def _api_pages(self, page: Page) -> AsyncIterator[Any]:
+        p = self.board_params
+        method = p["method"].upper()
+        delay = self.crawler.settings.getfloat("DOWNLOAD_DELAY")
+        seen: set[str] = set()
+        for number in range(1, p["max_pages"] + 1):
+            url = api_url(self._site, p["api_path"], number, p["page_size"], p["paging"], p["query"])
+            if not self._allowed(url):
+                self.fail(f"robots.txt forbids {url}")
+                return
+            if number > 1 and delay:
+                await asyncio.sleep(delay)
+            answer = await self._fetch(page, url, method, api_body(p["locale"], number, p["page_size"],
+                                                                   p["paging"]))
+            if isinstance(answer, str):
+                self._page_failed(number, answer)
+                return
+            self.listing_pages += 1
+            raw = self.keep_raw(answer)
+            yield raw
+            try:
+                postings, total = parse_jobs(answer, self.source, self._site)
+            except BoardError as exc:
+                self._page_failed(number, str(exc))
+                return
+            if total is None:
+                self._page_failed(number, f"get-jobs answer without totalJob at {url}")
+                return
+            fresh = [posting for posting in postings if posting.external_id not in seen]
+            fetched = self.fetched_at(answer)
+            for posting in fresh:
+                seen.add(posting.external_id)
+                posting.fetched_at, posting.raw_sha256 = fetched, raw.sha256
+                yield posting
+            if len(seen) >= total:
+                self.board_complete = True
+                return
+            if not postings:
+                self.listing_failed(f"get-jobs page {number} is empty although totalJob is {total} "
+                                    f"and {len(seen)} postings were seen ({url})")
+                return
+            if not fresh:
+                self.listing_failed(f"get-jobs page {number} repeats postings already seen ({url})")
+                return
+        self.listing_failed(f"stopped after {p['max_pages']} get-jobs pages (max_pages) with "
+                            f"{len(seen)} postings seen")
+
+    def _page_failed(self, number: int, message: str) -> None:
+        # Nothing read at all is a board that could not be read; a wall in
+        # front of the API (or a careers page that was one) fails the run.
+        if not message.startswith("blocked:") and self._site_page is not None:
+            message = self.blocked_reason(self._site_page) or message
+        if message.startswith("blocked:"):
+            self.fail(message)
+        elif number == 1:
+            self.fail(f"board could not be read: {message}")
+        else:
+            self.listing_failed(message)
+
+    def _allowed(self, url: str) -> bool:
+        if self._robots is None:
+            return True
+        agent = self.crawler.settings.get("ROBOTSTXT_USER_AGENT") or self.crawler.settings.get("USER_AGENT")
+        return self._robots.allowed(url, agent)
+
+    async def _fetch(self, page: Page, url: str, method: str, body: str) -> TextResponse | str:
+        """One get-jobs answer, retried (Retry-After honoured, else backoff)
+        like any request; a message when it could not be had."""
+        settings = self.crawler.settings
+        tries = 1 + settings.getint("RETRY_TIMES")
+        backoff = settings.getfloat("RETRY_BACKOFF_BASE", 1.0)
+        longest = settings.getfloat("RETRY_AFTER_MAX", 300.0)
+        stats = self.crawler.stats
+        problem, answer = "", None
+        for attempt in range(tries):
+            try:
+                result = await page.evaluate(_FETCH_JS, {"url": url, "method": method, "body": body,
+                                                         "timeoutMs": self.timeout_ms})
+            except PlaywrightError as exc:
+                return f"the careers page broke while fetching {url}: {exc.message}"
+            stats.inc_value("jobdelta/phenom/api_requests")
+            status = int(result.get("status") or 0)
+            answer = TextResponse(url=url, status=status, body=(result.get("text") or "").encode("utf-8"),
+                                  headers={"Content-Type": result.get("contentType") or "application/json"},
+                                  encoding="utf-8")
+            if status == 200:
+                return answer
+            problem = result.get("error") or f"HTTP {status} from {url}"
+            if status and status not in _RETRY_STATUSES:
+                return self.blocked_reason(answer) or problem
+            if attempt + 1 >= tries:
+                break
+            wait = retry_after_seconds(result.get("retryAfter"))
+            if wait is not None and wait > longest:
+                stats.inc_value("jobdelta/retry_after/too_long")
+                break
+            wait = wait if wait is not None else min(settings.getfloat("RETRY_BACKOFF_MAX", 60.0),
+                                                     backoff * 2 ** attempt)
+            stats.inc_value(f"retry/reason_count/{status or 'network'}")
+            await asyncio.sleep(wait)
+        blocked = self.blocked_reason(answer) if answer is not None else None
+        return blocked or f"{problem} (gave up after {attempt + 1} tries)"
+
