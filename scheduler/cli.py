@@ -1,0 +1,164 @@
+"""The scheduling commands: ``run-due`` (for cron), ``daemon`` and ``worker``.
+
+Click commands registered in ``crawler.cli``'s ``main`` group, which turns
+domain errors into one line. Each reads the config named by the group's
+``--config`` (required) and brings the database schema up to date, as
+``jobdelta crawl`` does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from crawler import output
+from crawler.config import Config, load_config
+
+
+def _config(ctx: click.Context) -> Config:
+    root = ctx.find_root()
+    return load_config((root.obj or {}).get("config_path"), required=True)
+
+
+def _last_started(cfg: Config) -> dict[str, datetime]:
+    from db.engine import session_factory
+    from db.migrate import upgrade
+    from scheduler.due import last_run_starts
+
+    upgrade(cfg.database_url)
+    with session_factory(cfg.database_url)() as session:
+        return last_run_starts(session)
+
+
+def _log_to_stderr(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@click.command("run-due")
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Due sources crawled in parallel (each in its own process).")
+@click.option("--queue", is_flag=True,
+              help="Send each due source to the Celery queue ($JOBDELTA_BROKER_URL) instead of "
+                   "crawling it here.")
+@click.option("--verbose", "-v", is_flag=True, help="Show the crawl log on stderr.")
+@click.pass_context
+def run_due(ctx: click.Context, jobs: int, queue: bool, verbose: bool) -> None:
+    """Crawl the sources whose schedule says they are due, then exit.
+
+    A source is due when it never ran, or when its schedule fired since its
+    last run started (cron expressions in UTC; "every N" counts from the
+    last run start). Sources without a schedule and disabled sources are
+    never due. Prints a summary per source like `crawl`; a source that
+    another process is crawling is "skipped". Exits 1 when any crawl failed.
+
+    \b
+    Example:
+      */5 * * * *  cd /srv/jobdelta && .venv/bin/jobdelta run-due --jobs 4
+    """
+    from scheduler import launch
+    from scheduler.due import schedule_status
+
+    cfg = _config(ctx)
+    last_started = _last_started(cfg)
+    now = datetime.now(UTC)
+    status = schedule_status(cfg.sources, last_started)
+    names = [d.source for d in status if d.is_due(now)]
+    if not names:
+        upcoming = sorted((d for d in status if d.due_at), key=lambda d: d.due_at)
+        if upcoming:
+            click.echo(f"no source is due; next: {upcoming[0].source} at "
+                       f"{upcoming[0].due_at.isoformat()}", err=True)
+        else:
+            click.echo("no source is due: no enabled source has a schedule", err=True)
+        return
+    if queue:
+        rows = launch.enqueue(cfg, names, queued_at=now)
+        output.write(rows, "table", sys.stdout, ["source", "status", "task_id"])
+        return
+    results = launch.crawl(cfg, names, jobs=jobs, verbose=verbose)
+    output.write([vars(r) for r in results], "table", sys.stdout, launch.SUMMARY_COLUMNS)
+    if any(r.status == "failed" for r in results):
+        ctx.exit(1)
+
+
+@click.command("daemon")
+@click.option("--jobs", "-j", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Crawls running at once (each in its own process).")
+@click.option("--misfire-grace-time", default=300, show_default=True, type=click.IntRange(1, None),
+              metavar="SECONDS", help="A fire this late (busy machine, sleep) is dropped, not run.")
+@click.option("--queue", is_flag=True,
+              help="Send each fire to the Celery queue ($JOBDELTA_BROKER_URL) for `jobdelta worker` "
+                   "instead of crawling here.")
+@click.option("--verbose", "-v", is_flag=True, help="Show the crawl log and debug messages on stderr.")
+@click.pass_context
+def daemon(ctx: click.Context, jobs: int, misfire_grace_time: int, queue: bool, verbose: bool) -> None:
+    """Run every scheduled source on its schedule until stopped.
+
+    One job per enabled source with a schedule; a source already due at
+    start runs at once. A fire that comes while the source's crawl still
+    runs is dropped; missed fires coalesce into one. Logs to stderr. On
+    SIGTERM or SIGINT no new crawl starts, running crawls finish, and the
+    daemon exits 0; a second signal exits at once. Reads the config at
+    start: restart it after editing the config.
+
+    \b
+    Example:
+      jobdelta --config /etc/jobdelta.toml daemon --jobs 8
+    """
+    from scheduler.daemon import Daemon
+
+    cfg = _config(ctx)
+    last_started = _last_started(cfg)
+    _log_to_stderr(verbose)
+    if not verbose:
+        # our listeners log misfires and dropped fires in one line each;
+        # APScheduler's own messages (and job tracebacks) only with --verbose
+        # or when they are errors
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    daemon_ = Daemon(cfg, last_started, jobs=jobs, misfire_grace_time=misfire_grace_time,
+                     queue=queue, verbose=verbose)
+    log = logging.getLogger("jobdelta.daemon")
+    where = "to the Celery queue" if queue else f"here, {jobs} at a time"
+    log.info("daemon started (pid %d): %d scheduled source(s), crawls run %s",
+             os.getpid(), len(daemon_.jobs()), where)
+    for job_id, first in daemon_.jobs():
+        log.info("%s: first run at %s", job_id, first.isoformat() if first else "never")
+    ctx.exit(daemon_.run())
+
+
+@click.command("worker")
+@click.option("--concurrency", "-c", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Crawls this worker runs at once (each in its own process).")
+@click.option("--loglevel", "-l", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]), help="Worker log level.")
+@click.pass_context
+def worker(ctx: click.Context, concurrency: int, loglevel: str) -> None:
+    """Take crawl runs from the Celery queue on Redis until stopped.
+
+    Start one on each machine that should crawl; `run-due --queue` and
+    `daemon --queue` fill the queue. The broker is $JOBDELTA_BROKER_URL
+    (default redis://127.0.0.1:6379/0). Every task names its config file,
+    which must exist at that path here, and the database must be shared
+    (PostgreSQL): its lease keeps one run per source whichever worker takes
+    it. SIGTERM finishes the running crawls, then exits.
+
+    \b
+    Example:
+      JOBDELTA_BROKER_URL=redis://queue.internal:6379/0 jobdelta worker --concurrency 4
+    """
+    from db.migrate import upgrade
+    from scheduler.tasks import QUEUE, app, broker_url, safe_url
+
+    cfg = _config(ctx)
+    upgrade(cfg.database_url)
+    click.echo(f"worker: taking crawl runs from {safe_url(broker_url())} (queue {QUEUE}), "
+               f"{concurrency} at a time", err=True)
+    # each crawl already runs in a process of its own: a thread per task only waits
+    app.worker_main(["worker", f"--concurrency={concurrency}", "--pool=threads",
+                     f"--loglevel={loglevel.upper()}", f"--queues={QUEUE}",
+                     f"--hostname=jobdelta-{os.getpid()}@%h"])
