@@ -49,7 +49,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
+        # POST APIs (Workday) vary by body only: routes see it as a header
+        self.headers["X-Replay-Body"] = self.rfile.read(length).decode("utf-8", "replace")
         self._answer()
 
     def _answer(self) -> None:

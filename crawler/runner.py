@@ -60,6 +60,15 @@ def scrapy_settings(cfg: Config) -> Any:
     return settings
 
 
+def polite_delays(settings: Any, cls: Any) -> None:
+    """Raise the delay to the board's documented rate, and start AutoThrottle
+    there: it never lowers its delay on non-200 answers, so a start delay
+    above the configured one would hold a run of 304s at that pace."""
+    delay = max(settings.getfloat("DOWNLOAD_DELAY"), cls.min_download_delay)
+    settings.set("DOWNLOAD_DELAY", delay, priority="cmdline")
+    settings.set("AUTOTHROTTLE_START_DELAY", max(delay, 0.05), priority="cmdline")
+
+
 def policy_for(cfg: Config) -> Any:
     from crawler.store import Policy
 
@@ -90,8 +99,7 @@ def crawl_in_process(cfg: Config, src: SourceConfig) -> RunSummary:
 
     settings = scrapy_settings(cfg)
     cls = spider_class(src.board)
-    if cls.min_download_delay > settings.getfloat("DOWNLOAD_DELAY"):
-        settings.set("DOWNLOAD_DELAY", cls.min_download_delay, priority="cmdline")
+    polite_delays(settings, cls)
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(cls)
     crawler.jobdelta_recorder = recorder

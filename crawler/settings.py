@@ -17,7 +17,7 @@ DOWNLOAD_TIMEOUT = 60  # seconds before a request is given up
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024  # bytes; a board listing larger than this is refused
 
 AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = 1.0  # seconds
+AUTOTHROTTLE_START_DELAY = 1.0  # seconds; the runner sets it to the effective DOWNLOAD_DELAY
 AUTOTHROTTLE_MAX_DELAY = 30.0  # seconds
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0  # requests in parallel per remote server, on average
 

@@ -47,7 +47,7 @@ def try_board(cfg: Config, board: str, params: dict[str, Any], base_url: str | N
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.runner import scrapy_settings
+    from crawler.runner import polite_delays, scrapy_settings
     from spiders import board_names, check_params, spider_class
 
     if board not in board_names():
@@ -58,8 +58,7 @@ def try_board(cfg: Config, board: str, params: dict[str, Any], base_url: str | N
     cls = spider_class(board)
     settings = scrapy_settings(cfg)
     settings.set("HTTPCACHE_ENABLED", False, priority="cmdline")
-    if cls.min_download_delay > settings.getfloat("DOWNLOAD_DELAY"):
-        settings.set("DOWNLOAD_DELAY", cls.min_download_delay, priority="cmdline")
+    polite_delays(settings, cls)
     if not verbose:
         settings.set("LOG_LEVEL", "ERROR", priority="cmdline")
     process = CrawlerProcess(settings)
