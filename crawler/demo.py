@@ -15,7 +15,7 @@ from typing import TextIO
 
 from crawler import output
 from crawler.config import load_config
-from crawler.replay import Reply, ReplayServer, Route
+from crawler.replay import ReplayServer, Reply, Route
 
 DATA = Path(__file__).with_name("demo")
 _TODAY = re.compile(r"\{\{today([+-]\d+)\}\}")

@@ -32,18 +32,21 @@ def write(rows: Iterable[dict[str, Any]], fmt: str, out: TextIO,
     n = 0
     if fmt == "json":
         out.write("[")
-        for n, row in enumerate(rows, 1):
+        for row in rows:
+            n += 1
             out.write(("," if n > 1 else "") + "\n  " + json.dumps(row, ensure_ascii=False, default=str))
         out.write("\n]\n" if n else "]\n")
         return n
     if fmt == "jsonl":
-        for n, row in enumerate(rows, 1):
+        for row in rows:
+            n += 1
             out.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
         return n
     if fmt == "csv":
         writer = csv.writer(out)
         writer.writerow(columns)
-        for n, row in enumerate(rows, 1):
+        for row in rows:
+            n += 1
             writer.writerow([_cell(row.get(c)) for c in columns])
         return n
     return _table(rows, out, columns)

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import main
-from crawler.store import Outcome, Policy, RunRecorder, ensure_source, start_run
 from crawler.items import Posting
+from crawler.store import Outcome, Policy, RunRecorder, ensure_source, start_run
 
 from .conftest import ROOT
 
