@@ -125,10 +125,12 @@ def _canonical(value: Any) -> Any:
 
 
 def hashable_content(data: dict[str, Any]) -> dict[str, Any]:
-    """The part of a posting that defines its content: everything but the
-    volatile fields, with list fields in a canonical order. A posted_at that
-    was resolved from relative text is volatile too."""
-    content = {k: v for k, v in data.items() if k not in VOLATILE_FIELDS}
+    """The part of a posting that defines its content: the normalized fields,
+    with list fields in a canonical order. Not part of it: the volatile
+    fields, the ``*_raw`` text the values were read from (stored, but a
+    reworded salary line that reads the same is no change), and a posted_at
+    resolved from relative text."""
+    content = {k: v for k, v in data.items() if k not in VOLATILE_FIELDS and not k.endswith("_raw")}
     if data.get("posted_at_relative"):
         content.pop("posted_at", None)
     return _canonical(content)

@@ -319,3 +319,12 @@ def test_listing_vouches_for_unchanged_postings(sessions):
     # an expired posting cannot be vouched for: it needs its detail page
     known, run, events = run_with([], seen=["1", "2"])
     assert known == {"1": "fp1"} and events == [] and run.seen == 1
+
+
+def test_reworded_raw_text_that_reads_the_same_is_no_change(sessions):
+    pay = [{"min": 100000, "max": 120000, "currency": "USD", "period": "year", "raw": None}]
+    crawl(sessions, [item("1", salary=pay, salary_raw=["$100k-$120k a year"])])
+    _, events = crawl(sessions, [item("1", salary=pay, salary_raw=["$100,000 - $120,000 per year"])])
+    assert events == []
+    _, events = crawl(sessions, [item("1", salary=[dict(pay[0], max=125000)], salary_raw=["$100k-$125k"])])
+    assert kinds(events) == [("changed", "1")] and [c["field"] for c in events[0]["changes"]] == ["salary"]
