@@ -14,8 +14,6 @@ from typing import Any
 
 import scrapy
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.python.failure import Failure
 
 from crawler.errors import BoardError
 from spiders.base import BoardSpider, Param
@@ -29,6 +27,7 @@ class AshbySpider(BoardSpider):
     title = "Ashby job board (posting API)"
     default_base_url = "https://api.ashbyhq.com"
     params = {"company": Param(str, "the job board name in jobs.ashbyhq.com/<company>", required=True)}
+    not_found = "Ashby has no job board {company!r}"
     example = 'board = "ashby"\ncompany = "linear"'
 
     @classmethod
@@ -42,24 +41,9 @@ class AshbySpider(BoardSpider):
         yield scrapy.Request(board_url(self.base_url, self.board_params["company"]),
                              callback=self.parse_board, errback=self.on_board_error, dont_filter=True)
 
-    def on_board_error(self, failure: Failure) -> None:
-        if failure.check(HttpError):
-            response = failure.value.response
-            if response.status == 404:
-                self.fail(f"board not found: Ashby has no job board {self.board_params['company']!r} "
-                          f"(HTTP 404 from {response.url})")
-                return
-            blocked = self.blocked_reason(response)
-            if blocked:
-                self.fail(blocked)
-                return
-        self.fail(f"board could not be read: {self.describe_failure(failure)}")
-
     def parse_board(self, response: Response) -> Iterator[Any]:
         self.listing_pages += 1
-        blocked = self.blocked_reason(response)
-        if blocked:
-            self.fail(blocked)
+        if self.walled(response):
             return
         raw = self.keep_raw(response)
         yield raw

@@ -69,6 +69,10 @@ class BoardSpider(scrapy.Spider):
     # configured download_delay is raised to it, never lowered below it.
     min_download_delay: ClassVar[float] = 0.0
 
+    # What a 404 on the board's first page means, formatted with the board
+    # parameters, e.g. "Lever has no site {site!r}".
+    not_found: ClassVar[str] = ""
+
     def __init__(self, source: str, params: dict[str, Any], base_url: str | None = None,
                  known_listing: dict[str, str] | None = None, full_refresh: bool = True,
                  **kwargs: Any):
@@ -203,9 +207,20 @@ class BoardSpider(scrapy.Spider):
             if self.walled(resp):
                 return
             if resp.status == 404:
-                self.fail(f"board not found (HTTP 404 from {resp.url}): check the board parameters")
+                what = self.not_found.format(**self.board_params) if self.not_found else \
+                    "check the board parameters"
+                self.fail(f"board not found: {what} (HTTP 404 from {resp.url})")
                 return
         self.fail(f"board could not be read: {self.describe_failure(failure)}")
+
+    def on_page_error(self, failure: Failure) -> None:
+        """Errback of a paged listing whose requests carry their page position
+        in ``cb_kwargs``: the first page failing fails the run, a later page
+        failing makes it partial."""
+        if any(failure.request.cb_kwargs.values()):
+            self.on_listing_error(failure)
+        else:
+            self.on_board_error(failure)
 
     def on_listing_error(self, failure: Failure) -> None:
         if failure.check(HttpError) and self.walled(failure.value.response):

@@ -16,8 +16,6 @@ from typing import Any
 
 import scrapy
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.python.failure import Failure
 
 from crawler.errors import BoardError
 from spiders.base import BoardSpider, Param
@@ -35,6 +33,7 @@ class LeverSpider(BoardSpider):
         "site": Param(str, "the site name in jobs.lever.co/<site>", required=True),
         "eu": Param(bool, "the site is hosted in Lever's EU region (jobs.eu.lever.co)", default=False),
     }
+    not_found = "Lever has no site {site!r}"
     example = 'board = "lever"\nsite = "spotify"\n# eu = true  # for sites on jobs.eu.lever.co'
     min_download_delay = 0.5  # seconds; Lever documents about 2 requests a second
 
@@ -59,27 +58,9 @@ class LeverSpider(BoardSpider):
                               callback=self.parse_page, errback=self.on_page_error,
                               cb_kwargs={"skip": skip}, dont_filter=True)
 
-    def on_page_error(self, failure: Failure) -> None:
-        if failure.request.cb_kwargs.get("skip"):
-            self.on_listing_error(failure)
-            return
-        if failure.check(HttpError):
-            response = failure.value.response
-            if response.status == 404:
-                self.fail(f"board not found: Lever has no site {self.board_params['site']!r} "
-                          f"(HTTP 404 from {response.url})")
-                return
-            blocked = self.blocked_reason(response)
-            if blocked:
-                self.fail(blocked)
-                return
-        self.fail(f"board could not be read: {self.describe_failure(failure)}")
-
     def parse_page(self, response: Response, skip: int) -> Iterator[Any]:
         self.listing_pages += 1
-        blocked = self.blocked_reason(response)
-        if blocked:
-            self.fail(blocked)
+        if self.walled(response):
             return
         raw = self.keep_raw(response)
         yield raw

@@ -18,8 +18,6 @@ from typing import Any
 
 import scrapy
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.python.failure import Failure
 
 from crawler.errors import BoardError
 from crawler.items import Posting, Seen
@@ -42,6 +40,7 @@ class SmartRecruitersSpider(BoardSpider):
     default_base_url = "https://api.smartrecruiters.com"
     params = {"company": Param(str, "the company identifier in jobs.smartrecruiters.com/<company>",
                                required=True)}
+    not_found = "SmartRecruiters has no company {company!r}"
     example = 'board = "smartrecruiters"\ncompany = "Ubisoft2"'
     min_download_delay = 0.1  # seconds; SmartRecruiters documents 10 requests a second
 
@@ -64,27 +63,9 @@ class SmartRecruitersSpider(BoardSpider):
                               callback=self.parse_listing_page, errback=self.on_page_error,
                               cb_kwargs={"offset": offset}, dont_filter=True)
 
-    def on_page_error(self, failure: Failure) -> None:
-        if failure.request.cb_kwargs.get("offset"):
-            self.on_listing_error(failure)
-            return
-        if failure.check(HttpError):
-            response = failure.value.response
-            if response.status == 404:
-                self.fail(f"board not found: SmartRecruiters has no company "
-                          f"{self.board_params['company']!r} (HTTP 404 from {response.url})")
-                return
-            blocked = self.blocked_reason(response)
-            if blocked:
-                self.fail(blocked)
-                return
-        self.fail(f"board could not be read: {self.describe_failure(failure)}")
-
     def parse_listing_page(self, response: Response, offset: int) -> Iterator[Any]:
         self.listing_pages += 1
-        blocked = self.blocked_reason(response)
-        if blocked:
-            self.fail(blocked)
+        if self.walled(response):
             return
         yield self.keep_raw(response)
         company = self.board_params["company"]
@@ -115,9 +96,7 @@ class SmartRecruitersSpider(BoardSpider):
                             f"it reports (totalFound)")
 
     def parse_posting(self, response: Response, listing: dict[str, Any], fp: str) -> Iterator[Any]:
-        blocked = self.blocked_reason(response)
-        if blocked:
-            self.fail(blocked)
+        if self.walled(response):
             return
         try:
             posting = parse_detail(response, self.source, self.board_params["company"], listing)

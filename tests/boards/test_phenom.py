@@ -478,7 +478,7 @@ def test_phenom_walls_and_a_first_page_that_is_empty(project, replay, sessions):
                          + source("gone", replay, url="/gone/restaurant-jobs"))
     r = crawl(project, sessions, "walled", "stuck", "gone")
     walled, stuck, gone = r["runs"]["walled"], r["runs"]["stuck"], r["runs"]["gone"]
-    assert gone["status"] == "failed" and gone["reason"].startswith("board not found (HTTP 404 from"), gone
+    assert gone["status"] == "failed" and gone["reason"].startswith("board not found: check the board parameters (HTTP 404 from"), gone
     assert api_calls(replay, prefix="/gone") == []
     assert walled["status"] == "failed", r
     assert walled["reason"].startswith("blocked: 'Security Checkpoint' page"), walled
