@@ -194,24 +194,78 @@ def changes(ctx: click.Context, since: datetime, until: datetime | None, source:
               help="The moment to look at: now, 2026-11-01, an ISO datetime, 3d (ago).")
 @click.option("--status", type=click.Choice(["open", "expired", "all"]), default="open",
               show_default=True, help="Open at that moment, expired by then, or both.")
+@click.option("--roles", "by_role", is_flag=True,
+              help="One row per role (the same job on several boards, or posted again), with "
+                   "its sources and postings; shows the roles as they are now (--at is ignored).")
 @_fmt_option()
 @click.pass_context
-def postings(ctx: click.Context, source: tuple[str, ...], at: datetime, status: str, fmt: str) -> None:
+def postings(ctx: click.Context, source: tuple[str, ...], at: datetime, status: str, by_role: bool,
+             fmt: str) -> None:
     """Postings as they stood at a moment, with their content then.
+
+    With --roles, one row per role instead: postings that are one job (same
+    requisition id, or same company with near-identical title, place and
+    description) are shown together, each with its link confidence.
 
     \b
     Example:
       jobdelta postings --source acme --at 2026-11-01T12:00:00Z --format jsonl
+      jobdelta postings --roles --source acme
     """
     from db import queries
 
     cfg = _config(ctx)
     with _session(cfg) as session:
-        rows = queries.postings_at(session, at, sources=_sources(source), status=status)
-        n = output.write(rows, fmt, sys.stdout,
-                         ["source", "external_id", "status", "title", "locations", "salary", "deadline"])
+        if by_role:
+            rows = queries.roles(session, sources=_sources(source), status=status)
+            if fmt in ("table", "csv"):
+                rows = [dict(r, postings=[f"{p['source']}:{p['external_id']}" for p in r["postings"]])
+                        for r in rows]
+            n = output.write(rows, fmt, sys.stdout,
+                             ["role_id", "company", "title", "status", "sources", "postings",
+                              "confidence"])
+        else:
+            rows = queries.postings_at(session, at, sources=_sources(source), status=status)
+            n = output.write(rows, fmt, sys.stdout,
+                             ["source", "external_id", "status", "title", "locations", "salary",
+                              "deadline"])
     if fmt == "table" and n == 0:
-        click.echo("no postings", err=True)
+        click.echo("no roles" if by_role else "no postings", err=True)
+
+
+@main.command()
+@click.argument("file", required=False, default="-", type=click.File("rb"))
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True,
+              help="Output format.")
+@click.option("--fetched-at", type=WHEN, default="now", show_default=True,
+              help="When the page was fetched: resolves relative dates (\"4w ago\"). "
+                   "now, 2026-11-01, an ISO datetime, 3d (ago).")
+@click.option("--url", default=None, help="The page's address (used for its URL and id).")
+def extract(file: Any, fmt: str, fetched_at: datetime, url: str | None) -> None:
+    """Read one posting page (HTML or plain text) and print its canonical
+    fields as JSON.
+
+    FILE is a saved page, or - (the default) for standard input. HTML is
+    read from its schema.org JobPosting data first, then from the page text;
+    plain text (a page copied from a browser) is read line by line, the
+    posting told apart from the page around it. The fields go through the
+    same normalization as a crawl, with the *_raw fields showing the text
+    each value was read from. A page with several postings prints a list.
+
+    \b
+    Example:
+      jobdelta extract saved-posting.txt --fetched-at 2025-11-10
+      curl -s https://acme.example/jobs/42 | jobdelta extract - --url https://acme.example/jobs/42
+    """
+    import json as _json
+
+    from crawler.extract import extract as extract_page
+
+    postings = extract_page(file.read(), fetched_at=fetched_at, url=url)
+    if not postings:
+        raise JobdeltaError(f"no posting found in {getattr(file, 'name', '<stdin>')}")
+    found = [p.to_dict() for p in postings]
+    click.echo(_json.dumps(found[0] if len(found) == 1 else found, indent=2, ensure_ascii=False))
 
 
 @main.command()
@@ -408,6 +462,16 @@ def demo(workdir: str) -> None:
 
     run_demo(Path(workdir), sys.stdout)
 
+
+def _add_scheduler_commands() -> None:
+    # the scheduling commands live with the scheduler package
+    from scheduler.cli import daemon, run_due, worker
+
+    for command in (run_due, daemon, worker):
+        main.add_command(command)
+
+
+_add_scheduler_commands()
 
 if __name__ == "__main__":
     main()

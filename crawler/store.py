@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.changes import change_reason, closing_threshold, days_until, field_changes
 from crawler.errors import LeaseHeld
 from crawler.items import RawPage, content_hash
+from crawler.roles import link_postings
 from db.models import Event, Posting, RawResponse, Run, Source, Version
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,7 @@ class RunRecorder:
         self._raw: dict[str, RawPage] = {}
         self._gone: list[tuple[str | None, str | None, str]] = []
         self._seen_ids: set[str] = set()
+        self._to_link: list[int] = []  # postings added or changed: linked to roles in finish
         with sessions() as session:
             self._current = self._load_current(session)
 
@@ -348,6 +350,7 @@ class RunRecorder:
                 Posting.source_id == self.source_id,
                 Posting.external_id.in_([r["data"]["external_id"] for r in rows]))).all())
         ids = [id_of[r["data"]["external_id"]] for r in rows]
+        self._to_link += ids
         session.execute(insert(Version), [
             {"posting_id": pid, "source_id": self.source_id, "version": 1, "valid_from": now,
              "valid_to": None, "content_hash": r["hash"], "data": r["data"], "run_id": self.run_id,
@@ -365,6 +368,7 @@ class RunRecorder:
                 now: datetime) -> None:
         """Changed or reopened postings: close the current version, add the next."""
         ids = [cur.id for cur, *_ in revised]
+        self._to_link += ids
         old_data = dict(session.execute(
             select(Version.posting_id, Version.data)
             .join(Posting, and_(Posting.id == Version.posting_id, Posting.version == Version.version))
@@ -428,7 +432,18 @@ class RunRecorder:
             run.stats = {"unchanged": self.counts["unchanged"], "duplicates": self.counts["duplicates"],
                          "errors": outcome.errors[:20]}
             release_lease(session, self.source_id, self.run_id)
+        self._link_roles(now)
         return run
+
+    def _link_roles(self, now: datetime) -> None:
+        """Link the run's new and changed postings to their roles, in a
+        transaction of its own: roles are derived data, and a failure here
+        must not undo the run."""
+        try:
+            with self.sessions.begin() as session:
+                link_postings(session, self._to_link, now)
+        except Exception:  # the run stands; the next change of a posting links it again
+            log.exception("linking the postings of run %s to roles failed", self.run_id)
 
     def _status(self, session: Session, outcome: Outcome) -> tuple[str, str | None]:
         if outcome.aborted:

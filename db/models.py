@@ -1,4 +1,5 @@
-"""SQLAlchemy 2.0 models: sources, runs, postings, versions, events, raw responses.
+"""SQLAlchemy 2.0 models: sources, runs, postings, versions, events, raw
+responses, and the roles that link postings of one job across boards.
 
 The schema is created only by the Alembic migrations in ``db/migrations``;
 ``alembic check`` keeps these models and the migrations in step. Every
@@ -14,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -185,3 +187,53 @@ class RawResponse(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
     run_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Role(Base):
+    """One job an employer hires for, seen as one or more postings: on
+    several boards, or posted again under a new id after it expired. Its
+    company and title are those of the posting that founded it."""
+
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    company: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    # the posting that founded the role (an id only: the role outlives it)
+    founded_by: Mapped[int] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RoleLink(Base):
+    """A posting's place in its role: how sure the link is (0..1) and why,
+    and the fingerprint it was matched on (kept so that later postings are
+    compared without reading every version again). Postings are never
+    merged: each keeps its own row, versions and events."""
+
+    __tablename__ = "role_links"
+
+    posting_id: Mapped[int] = mapped_column(
+        ForeignKey("postings.id", ondelete="CASCADE"), primary_key=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"), index=True)
+    confidence: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    company_key: Mapped[str] = mapped_column(String(300))
+    title_tokens: Mapped[str | None] = mapped_column(Text)
+    requisition_id: Mapped[str | None] = mapped_column(String(200))
+    places: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    sketch: Mapped[list[int] | None] = mapped_column(JSONType)
+
+
+class RoleKey(Base):
+    """Blocking keys of a posting (its requisition id, its title and close
+    variants, each within its company): a posting is compared only with the
+    postings that share a key, found through the primary key's index."""
+
+    __tablename__ = "role_keys"
+    __table_args__ = (Index("ix_role_keys_posting", "posting_id"),)
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    posting_id: Mapped[int] = mapped_column(
+        ForeignKey("postings.id", ondelete="CASCADE"), primary_key=True)

@@ -1,4 +1,5 @@
-"""Read queries: changes, postings as of a moment, a posting's history, runs.
+"""Read queries: changes, postings as of a moment, a posting's history, runs,
+and roles (one job seen as postings on several boards).
 
 Each function takes a session and returns plain dicts in the public field
 names of DESIGN.md; none opens or commits a session.
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from crawler.changes import field_changes
 from crawler.errors import NotFound
-from db.models import Event, Posting, Run, Source, Version
+from db.models import Event, Posting, Role, RoleLink, Run, Source, Version
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -121,3 +122,41 @@ def runs(session: Session, sources: list[str] | None = None, limit: int = 50) ->
         q = q.where(Source.name.in_(sources))
     rows = session.execute(q.order_by(Run.started_at.desc(), Run.id.desc()).limit(limit)).all()
     return [run_dict(r, name) for r, name in rows]
+
+
+def roles(session: Session, sources: list[str] | None = None,
+          status: str = "open") -> list[dict[str, Any]]:
+    """One row per role, oldest role first: its company and title, the
+    sources and boards it is seen on, and its postings (each with its link
+    confidence and reason). ``sources`` keeps the roles with a posting in
+    one of them (all of the role's postings are listed). ``open``: roles
+    with an open posting; ``expired``: roles whose postings all expired;
+    ``all``: both. ``confidence`` is the weakest link of the role."""
+    if status not in ("open", "expired", "all"):
+        raise ValueError(f"unknown status {status!r}")
+    q = (select(Role, RoleLink, Posting.external_id, Posting.status, Posting.title, Posting.url,
+                Source.name, Source.board)
+         .join(RoleLink, RoleLink.role_id == Role.id)
+         .join(Posting, Posting.id == RoleLink.posting_id)
+         .join(Source, Source.id == Posting.source_id))
+    if sources:
+        chosen = (select(RoleLink.role_id).join(Posting, Posting.id == RoleLink.posting_id)
+                  .join(Source, Source.id == Posting.source_id).where(Source.name.in_(sources)))
+        q = q.where(Role.id.in_(chosen))
+    out: dict[int, dict[str, Any]] = {}
+    for role, link, external_id, posting_status, title, url, source, board in session.execute(
+            q.order_by(Role.id, RoleLink.posting_id)):
+        row = out.setdefault(role.id, {
+            "role_id": role.id, "company": role.company, "title": role.title, "status": "expired",
+            "sources": [], "boards": [], "postings": [], "confidence": 1.0})
+        if posting_status == "open":
+            row["status"] = "open"
+        if source not in row["sources"]:
+            row["sources"].append(source)
+        if board not in row["boards"]:
+            row["boards"].append(board)
+        row["confidence"] = min(row["confidence"], link.confidence)
+        row["postings"].append({"source": source, "external_id": external_id, "title": title,
+                                "status": posting_status, "url": url,
+                                "confidence": link.confidence, "reason": link.reason})
+    return [row for row in out.values() if status == "all" or row["status"] == status]

@@ -526,3 +526,244 @@ def test_normalize_posting_twice_is_once(
     )
     once = normalize_posting(p, fetched_at=FETCHED_AT).to_dict()
     assert normalize_posting(p, fetched_at=FETCHED_AT).to_dict() == once
+
+
+# --------------------------------------------------------------------------- deeper readers (issue 4)
+
+from crawler.normalize import (  # noqa: E402
+    detect_language,
+    employment_label,
+    language_tag,
+    parse_locations,
+    requisition_id_in_text,
+    workplace_in_text,
+    workplace_label,
+)
+
+MS_PAY = ("Software Engineering M5 - The typical base pay range for this role across the U.S. is "
+          "USD $139,900 - $274,800 per year. There is a different range applicable to specific work "
+          "locations, within the San Francisco Bay area and New York City metropolitan area, and the "
+          "base pay range for this role in those locations is USD $188,000 - $304,200 per year.")
+
+
+@pytest.mark.parametrize(
+    ("text", "pay_field", "expected"),
+    [
+        (MS_PAY, False, [
+            (139900, 274800, "USD", "year", "U.S.", "USD $139,900 - $274,800 per year"),
+            (188000, 304200, "USD", "year",
+             "San Francisco Bay area and New York City metropolitan area",
+             "USD $188,000 - $304,200 per year")]),
+        ("€4.500 brutto/Monat", False, [(4500, 4500, "EUR", "month", None, "€4.500 brutto/Monat")]),
+        ("Gehalt: 4.500 € brutto pro Monat", False,
+         [(4500, 4500, "EUR", "month", None, "4.500 € brutto pro Monat")]),
+        ("CHF 120'000 - 140'000 per year", False,
+         [(120000, 140000, "CHF", "year", None, "CHF 120'000 - 140'000 per year")]),
+        ("Salary: KRW 60,000,000 - 80,000,000 per year", False,
+         [(60000000, 80000000, "KRW", "year", None, "KRW 60,000,000 - 80,000,000 per year")]),
+        ("연봉 5,000만원 ~ 7,000만원", False,
+         [(50000000, 70000000, "KRW", "year", None, "5,000만원 ~ 7,000만원")]),
+        ("Salaire : 45 000 € à 55 000 € par an", False,
+         [(45000, 55000, "EUR", "year", None, "45 000 € à 55 000 € par an")]),
+        ("€15 pro Stunde", False, [(15, 15, "EUR", "hour", None, "€15 pro Stunde")]),
+        ("$25 - $30 per hour", False, [(25, 30, "USD", "hour", None, "$25 - $30 per hour")]),
+        ("Pay for candidates based in Texas: $90,000 per year", False,
+         [(90000, 90000, "USD", "year", "Texas", "$90,000 per year")]),
+        # a board's pay field needs no pay word; running text does
+        ("£55,000", True, [(55000, 55000, "GBP", None, None, "£55,000")]),
+        ("£55,000", False, []),
+        ("$120k–150k", True, [(120000, 150000, "USD", None, None, "$120k–150k")]),
+        # salary statistics, revenue and valuation are not this posting's pay
+        ("Salary Ranges\n5,571 data points\n$163,358\ntotal / year\nBase\n$141,875", False, []),
+        ("The average salary at Microsoft is $150,000 per year.", False, []),
+        ("10,001+ Employees · $3000B Valuation", False, []),
+        ("Median pay reported by 2 employees: $163,358 per year", False, []),
+        # an amount never runs across a line break
+        ("Salary\n1\n€", False, []),
+    ],
+)  # fmt: skip
+def test_read_salaries_deeper(text, pay_field, expected) -> None:
+    found = [(e["min"], e["max"], e["currency"], e["period"], e.get("scope"), e["raw"])
+             for e in read_salaries(text, pay_field=pay_field)]
+    assert found == expected
+
+
+def test_salary_scope_survives_normalization() -> None:
+    p = normalize_posting(Posting(source="s", external_id="1", description=MS_PAY), FETCHED_AT)
+    assert [e.get("scope") for e in p.salary] == [
+        "U.S.", "San Francisco Bay area and New York City metropolitan area"]
+    again = normalize_posting(copy.deepcopy(p), FETCHED_AT)
+    assert again.salary == p.salary
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Microsoft will accept applications for the role until November 14th, 2025.",
+         ("2025-11-14", "accept applications for the role until November 14th, 2025")),
+        ("Microsoft will accept applications and processes offers for these roles on an ongoing basis.",
+         (None, "accept applications and processes offers for these roles on an ongoing basis")),
+        ("This position will be open for a minimum of 5 days, with applications accepted on an "
+         "ongoing basis until the position is filled.",
+         (None, "position will be open for a minimum of 5 days, with applications accepted on an "
+                "ongoing basis until the position is filled")),
+        # a return-to-office date and a founding year are not deadlines
+        ("Starting January 26, 2026, MAI employees are expected to work from a designated Microsoft "
+         "office at least four days a week.", None),
+        ("Founded in 1975, Microsoft employs 228,000 people.", None),
+        ("Bewerbungsfrist: 30. Juni 2026", ("2026-06-30", "Bewerbungsfrist: 30. Juni 2026")),
+        ("Bitte bewerben Sie sich bis zum 30.06.2026 online.",
+         ("2026-06-30", "bewerben Sie sich bis zum 30.06.2026")),
+        ("Date limite de candidature : 15 décembre 2025.",
+         ("2025-12-15", "Date limite de candidature : 15 décembre 2025")),
+        ("Fecha límite: 6 de noviembre de 2025", ("2025-11-06", "Fecha límite: 6 de noviembre de 2025")),
+        ("접수 마감: 2025년 11월 14일", ("2025-11-14", "접수 마감: 2025년 11월 14일")),
+        ("The posting closes on 2026-03-01.", ("2026-03-01", "posting closes on 2026-03-01")),
+        ("Bewerbungsfrist: laufend", (None, "Bewerbungsfrist: laufend")),
+        ("Applications close 30 June", None),  # no year: no guess
+    ],
+)  # fmt: skip
+def test_deadline_in_text_deeper(text, expected) -> None:
+    assert deadline_in_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("4w ago", ("2026-09-03", True)),
+        ("30+ days ago", ("2026-09-01", True)),
+        ("Posted 2 weeks ago", ("2026-09-17", True)),
+        ("Publié le 3 mars 2026", ("2026-03-03", False)),
+        ("Veröffentlicht am 30.06.2026", ("2026-06-30", False)),
+        ("vor 3 Tagen", ("2026-09-28", True)),
+        ("hace 2 días", ("2026-09-29", True)),
+    ],
+)
+def test_posted_at_deeper(raw, expected) -> None:
+    assert posted_at(raw, FETCHED_AT) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, []),
+        ("", []),
+        ("United Kingdom, London, London; Switzerland, Zürich, Zürich",
+         [loc("United Kingdom, London, London", "London", "London", "GB"),
+          loc("Switzerland, Zürich, Zürich", "Zürich", "Zürich", "CH")]),
+        ("Multiple Locations, United States", [loc("Multiple Locations, United States", country="US")]),
+        ("United States, Washington, Redmond",
+         [loc("United States, Washington, Redmond", "Redmond", "Washington", "US")]),
+        ("Remote - US, Canada", [loc("Remote - US, Canada", country="US"),
+                                 loc("Remote - US, Canada", country="CA")]),
+        ("Remote (US or UK)", [loc("Remote (US or UK)", country="US"),
+                               loc("Remote (US or UK)", country="GB")]),
+        ("München, Deutschland", [loc("München, Deutschland", "München", None, "DE")]),
+        ("São Paulo, Brasil", [loc("São Paulo, Brasil", "São Paulo", None, "BR")]),
+        ("Sunnyvale, CA", [loc("Sunnyvale, CA", "Sunnyvale", "CA", "US")]),
+    ],
+)  # fmt: skip
+def test_parse_locations(text, expected) -> None:
+    assert parse_locations(text) == expected
+    assert normalize_locations([], [text] if text else []) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "kind"),
+    [
+        (None, None, None),
+        ("On Site", "onsite", "onsite"),
+        ("On-site", "onsite", "onsite"),
+        ("Up to 50% work from home", "hybrid", "hybrid"),
+        ("100% remote", "remote", "remote"),
+        ("0% work from home", "onsite", "onsite"),
+        ("Hybrid work", "hybrid", "hybrid"),
+        ("Remote Sensing Engineer", None, "remote"),  # a title, not a label
+    ],
+)
+def test_workplace_label(text, label, kind) -> None:
+    assert workplace_label(text) == label
+    assert workplace_type(text) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, None),
+        ("This role is fully remote.", ("remote", "This role is fully remote")),
+        ("Work arrangement: Hybrid (3 days in office)",
+         ("hybrid", "Work arrangement: Hybrid (3 days in office)")),
+        ("Up to 50% work from home", ("hybrid", "Up to 50% work from home")),
+        ("#LI-Hybrid", ("hybrid", "#LI-Hybrid")),
+        ("We work with remote teams and RDMA (remote direct memory access).", None),
+        ("Expected to work from a designated office at least four days a week.", None),
+    ],
+)
+def test_workplace_in_text(text, expected) -> None:
+    assert workplace_in_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [(None, None), ("Full Time", "full_time"), ("Full-time", "full_time"), ("CDI", "full_time"),
+     ("Vollzeit", "full_time"), ("Teilzeit", "part_time"), ("Werkstudent", "part_time"),
+     ("Part-time, Permanent", "part_time"), ("정규직", "full_time"),
+     ("Contract Manager", None), ("Principal Engineer Manager", None)],
+)  # fmt: skip
+def test_employment_label(text, expected) -> None:
+    assert employment_label(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, None),
+        ("Job number 1234567", ("1234567", "Job number 1234567")),
+        ("Job ID: R0123456.", ("R0123456", "Job ID: R0123456")),
+        ("Requisition ID: 4711 posted today", ("4711", "Requisition ID: 4711")),
+        ("Referenznummer: YF-1234", ("YF-1234", "Referenznummer: YF-1234")),
+        ("Job code: see below", None),
+        ("We check references before an offer.", None),
+        ("Join 1,200 engineers.", None),
+    ],
+)
+def test_requisition_id_in_text(text, expected) -> None:
+    assert requisition_id_in_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, None), ("", None), ("en", "en"), ("EN", "en"), ("en_us", "en-US"), ("de-CH", "de-CH"),
+     ("zh-hant-tw", "zh-Hant-TW"), ("deu", "de"), ("English", "en"), ("Klingonish", None)],
+)  # fmt: skip
+def test_language_tag(value, expected) -> None:
+    assert language_tag(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, None),
+        ("Senior Engineer", None),  # too short to tell
+        ("We are looking for an engineer to design and build our distributed systems.", "en"),
+        ("Wir suchen eine engagierte Mitarbeiterin für unser Team in München.", "de"),
+        ("Nous recherchons un développeur pour rejoindre notre équipe à Paris.", "fr"),
+        ("Buscamos un vendedor apasionado por el deporte para nuestra tienda de Albacete.", "es"),
+    ],
+)
+def test_detect_language(text, expected) -> None:
+    assert detect_language(text) == expected
+
+
+def test_normalize_posting_reads_the_description_last() -> None:
+    p = Posting(source="s", external_id="1", language="EN",
+                description="Job number 1234567\n\nThis role is fully remote.\n\nWe build things.")
+    normalize_posting(p, FETCHED_AT)
+    assert (p.requisition_id, p.workplace_type, p.workplace_type_raw, p.language) == (
+        "1234567", "remote", "This role is fully remote", "en")
+    # what the parser gave wins over the description
+    q = Posting(source="s", external_id="2", requisition_id="R-1", workplace_type_raw="On-site",
+                description="Job number 1234567\n\nThis role is fully remote, or so the "
+                            "description says; the board says otherwise.")
+    normalize_posting(q, FETCHED_AT)
+    assert (q.requisition_id, q.workplace_type, q.language) == ("R-1", "onsite", "en")

@@ -1,11 +1,14 @@
-"""First-pass normalization every spider's items go through.
+"""Normalization every spider's items (and ``jobdelta extract``) go through.
 
 :func:`normalize_posting` reads what a board parser filled into a
 :class:`~crawler.items.Posting` (structured values and the ``*_raw`` text)
-and fills and tidies the canonical fields of DESIGN.md. The helpers live in
-one module per concern and are small, tolerant and idempotent: each states
-what it accepts and returns other input as is, and normalizing a posting
-twice gives the same posting.
+and fills and tidies the canonical fields of DESIGN.md: structured data
+first, then the raw text, then the description, and never a value made up.
+The helpers live in one module per concern (``salary``, ``dates``,
+``places``, ``workplace``, ``employment``, ``ids``, ``language``, ``text``,
+``urls``) and are small, tolerant and idempotent: each states what it
+accepts and returns other input as is, and normalizing a posting twice
+gives the same posting.
 """
 
 from __future__ import annotations
@@ -15,8 +18,15 @@ from typing import Any
 
 from crawler.items import Posting
 from crawler.normalize.dates import deadline, deadline_in_text, iso_date, iso_utc, posted_at
-from crawler.normalize.employment import EMPLOYMENT_TYPES, employment_type
-from crawler.normalize.places import country_code, normalize_locations, parse_location
+from crawler.normalize.employment import EMPLOYMENT_TYPES, employment_label, employment_type
+from crawler.normalize.ids import requisition_id_in_text
+from crawler.normalize.language import detect_language, language_tag
+from crawler.normalize.places import (
+    country_code,
+    normalize_locations,
+    parse_location,
+    parse_locations,
+)
 from crawler.normalize.salary import (
     currency_code,
     normalize_salary_entry,
@@ -25,7 +35,13 @@ from crawler.normalize.salary import (
 )
 from crawler.normalize.text import clean_paragraphs, clean_text, html_to_text
 from crawler.normalize.urls import clean_url
-from crawler.normalize.workplace import WORKPLACE_TYPES, workplace_phrase, workplace_type
+from crawler.normalize.workplace import (
+    WORKPLACE_TYPES,
+    workplace_in_text,
+    workplace_label,
+    workplace_phrase,
+    workplace_type,
+)
 
 __all__ = [
     "clean_paragraphs",
@@ -35,16 +51,23 @@ __all__ = [
     "currency_code",
     "deadline",
     "deadline_in_text",
+    "detect_language",
+    "employment_label",
     "employment_type",
     "html_to_text",
     "iso_date",
+    "language_tag",
     "normalize_locations",
     "normalize_posting",
     "normalize_salary_entry",
     "parse_location",
+    "parse_locations",
     "posted_at",
     "read_salaries",
+    "requisition_id_in_text",
     "salary_period",
+    "workplace_in_text",
+    "workplace_label",
     "workplace_phrase",
     "workplace_type",
 ]
@@ -84,12 +107,15 @@ def _salary(p: Posting) -> None:
         return
     dollar = _dollar(p.locations)
     found: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for text in [*p.salary_raw, p.description]:
-        for entry in read_salaries(text, dollar):
+    # The board's pay field states pay by being one; the description must say so.
+    texts = [(text, True) for text in p.salary_raw] + [(p.description, False)]
+    for text, pay_field in texts:
+        for entry in read_salaries(text, dollar, pay_field=pay_field):
             # The same pay stated twice (salary field and description) is one entry.
-            found.setdefault(
-                (entry["min"], entry["max"], entry["currency"], entry["period"]), entry
-            )
+            key = (entry["min"], entry["max"], entry["currency"], entry["period"])
+            if key in found and entry.get("scope") and not found[key].get("scope"):
+                found[key] = entry
+            found.setdefault(key, entry)
     p.salary = list(found.values())
     p.salary_raw = _text_list([*p.salary_raw, *(entry["raw"] for entry in p.salary)])
 
@@ -105,16 +131,30 @@ def _dates(p: Posting, fetched_at: datetime) -> None:
         p.deadline = iso_date(p.deadline) or p.deadline
 
 
+def _workplace(p: Posting) -> None:
+    location_texts = [location["raw"] for location in p.locations if location["raw"]]
+    p.workplace_type_raw = clean_text(p.workplace_type_raw)
+    p.workplace_type = workplace_type(p.workplace_type_raw, location_texts or p.locations_raw) or (
+        p.workplace_type if p.workplace_type in WORKPLACE_TYPES else None
+    )
+    if p.workplace_type is None and p.workplace_type_raw is None:
+        # Last resort: a description sentence that states it outright.
+        if stated := workplace_in_text(p.description):
+            p.workplace_type, p.workplace_type_raw = stated
+
+
 def normalize_posting(p: Posting, fetched_at: datetime) -> Posting:
     """Fill and tidy ``p`` in place and return it.
 
     Text fields are whitespace-normalized, ``description`` becomes the plain
     text of ``description_html`` (which is then cleared), URLs lose tracking
     parameters, and locations, workplace type, employment type, salary,
-    ``posted_at`` and ``deadline`` are read from what the parser supplied
-    (structured values first, then the ``*_raw`` text, then the description
-    for salary and deadline). ``fetched_at`` is recorded in UTC and resolves
-    relative dates. ``language`` is kept as the parser gave it.
+    ``posted_at``, ``deadline`` and ``requisition_id`` are read from what the
+    parser supplied (structured values first, then the ``*_raw`` text, then
+    the description for salary, deadline, a labelled job number and an
+    outright workplace statement). ``fetched_at`` is recorded in UTC and
+    resolves relative dates. ``language`` is the parser's value as a BCP 47
+    tag, else detected on the description (never on the page around it).
     """
     p.external_id = _id_text(p.external_id) or ""
     p.title = clean_text(p.title)
@@ -129,14 +169,12 @@ def normalize_posting(p: Posting, fetched_at: datetime) -> Posting:
     else:
         p.description = clean_paragraphs(p.description)
     p.description_html = None
+    if p.requisition_id is None and (found := requisition_id_in_text(p.description)):
+        p.requisition_id = found[0]
 
     p.locations_raw = _text_list(p.locations_raw)
     p.locations = normalize_locations(p.locations, p.locations_raw)
-    location_texts = [location["raw"] for location in p.locations if location["raw"]]
-    p.workplace_type_raw = clean_text(p.workplace_type_raw)
-    p.workplace_type = workplace_type(p.workplace_type_raw, location_texts or p.locations_raw) or (
-        p.workplace_type if p.workplace_type in WORKPLACE_TYPES else None
-    )
+    _workplace(p)
     if isinstance(p.employment_type_raw, list):
         p.employment_type_raw = ", ".join(_text_list(p.employment_type_raw)) or None
     p.employment_type_raw = clean_text(p.employment_type_raw)
@@ -147,5 +185,6 @@ def normalize_posting(p: Posting, fetched_at: datetime) -> Posting:
     _salary(p)
     _dates(p, fetched_at)
     p.skills = _text_list(p.skills)
+    p.language = language_tag(p.language) or detect_language(p.description)
     p.fetched_at = iso_utc(fetched_at)
     return p

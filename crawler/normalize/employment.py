@@ -17,15 +17,17 @@ _RULES = [
     (kind, re.compile(rf"\b(?:{words})\b"))
     for kind, words in (
         ("internship", r"intern(?:ship)?s?|trainee(?:ship)?|stage|stagiaire|praktikum"),
-        ("internship", r"pr[aá]cticas|est[aá]gio"),
-        ("temporary", r"temporary|temp|seasonal|fixed term|cdd|befristet|interim|temporal"),
+        ("internship", r"pr[aá]cticas|est[aá]gio|tirocinio|인턴|インターン"),
+        ("temporary", r"temporary|temp|seasonal|fixed term|short term|cdd|befristet|interim|temporal"),
+        ("temporary", r"tempo determinato|contrato temporal|aushilfe"),
         ("part_time", r"part ?time|teilzeit|temps partiel|tiempo parcial|media jornada"),
-        ("part_time", r"meio per[ií]odo|tempo parziale"),
+        ("part_time", r"meio per[ií]odo|tempo parziale|werkstudent(?:in)?|minijob|アルバイト|파트타임"),
         ("full_time", r"permanent|regular|cdi|unbefristet|festanstellung|indefinido"),
-        ("contract", r"contract|contractor|freelance|freelancer"),
+        ("full_time", r"tempo indeterminato|vast dienstverband|正社員|정규직"),
+        ("contract", r"contract|contractor|freelance|freelancer|契約社員|계약직"),
         ("full_time", r"full ?time|vollzeit|temps (?:plein|complet)|tiempo completo"),
-        ("full_time", r"jornada completa|tempo integral|tempo pieno"),
-        ("other", r"other|volunteer|per diem|apprentice(?:ship)?|ausbildung"),
+        ("full_time", r"jornada completa|tempo integral|tempo pieno|voltijd|heltid|pełny etat"),
+        ("other", r"other|volunteer|per diem|apprentice(?:ship)?|ausbildung|alternance"),
     )
 ]
 _SEPARATORS = re.compile(r"[,;/|]|\band\b")
@@ -61,3 +63,21 @@ def employment_type(raw: Any) -> str | None:
         if kind := _kind_of(value):
             return kind
     return "other"
+
+
+def employment_label(value: Any) -> str | None:
+    """The canonical employment type when the whole text is an employment
+    label ("Full Time", "Full-time", "CDI", "Vollzeit", "Part-time,
+    Permanent"), as pages print it on a line of its own; None for anything
+    else, such as a title that contains one ("Contract Manager")."""
+    if not isinstance(value, str) or len(value) > 60:
+        return None
+    values = [v for v in _SEPARATORS.split(value) if v.strip()]
+    if not values:
+        return None
+    for part in values:
+        text = " ".join(re.sub(r"[-_]", " ", part.casefold()).split()).strip(" .·•")
+        if not any(re.fullmatch(rf"(?:{pattern.pattern})(?: (?:job|position|role|employment"
+                                rf"|contract|work))?", text) for _kind, pattern in _RULES):
+            return None
+    return employment_type(value)

@@ -1,8 +1,12 @@
 """Locations: the board's location text ("Hybrid - London", "Remote, US",
-"London, England, United Kingdom", "Sunnyvale, CA") read into
-``{raw, city, region, country}`` with ``country`` an ISO 3166-1 alpha-2 code
-when it is known (pycountry, plus the names boards use that pycountry does
-not know: "USA", "UK", "England" ...)."""
+"London, England, United Kingdom", "Sunnyvale, CA", country first as in
+"United Kingdom, London, London", "Multiple Locations, United States") read
+into ``{raw, city, region, country}`` with ``country`` an ISO 3166-1 alpha-2
+code when it is known (pycountry, plus the names boards use that pycountry
+does not know: "USA", "UK", "England" ...). A text listing several places
+("United Kingdom, London, London; Switzerland, Zürich, Zürich", "Remote - US,
+Canada") is read into one location per place. Names are kept as written
+(NFC), so "Zürich" stays "Zürich"."""
 
 from __future__ import annotations
 
@@ -77,6 +81,14 @@ _AREAS = {
 }
 _PARTS = re.compile(r"[,;|()\[\]]|\s[-–—/]\s")
 _PART_TRIM = " -–—·/:."
+# "Multiple Locations", "3 Locations": a summary of a list, not a place.
+_NOT_A_PLACE = re.compile(r"^(?:multiple|various|several|many|other|\d+)\s+locations?$",
+                          re.IGNORECASE)
+# Separators between whole places in one text; "," and " - " separate the
+# parts of one place.
+_PLACES = re.compile(r"\s*;\s*|\s+\|\s+")
+# "US or Canada", "US and UK": countries joined by words.
+_JOINERS = re.compile(r"\s+(?:or|and|&|\+)\s+", re.IGNORECASE)
 
 
 def country_code(value: Any) -> str | None:
@@ -114,6 +126,15 @@ def _subdivisions() -> tuple[dict[str, str], dict[str, str]]:
     return codes, names
 
 
+def us_state(value: Any) -> bool:
+    """True for the name or two-letter code of a US state ("Texas", "TX")."""
+    if not isinstance(value, str):
+        return False
+    codes, names = _subdivisions()
+    text = " ".join(value.split())
+    return codes.get(text) == "US" or names.get(text.casefold()) == "US"
+
+
 def _state_country(part: str) -> str | None:
     # An upper-case two-letter part after a city is read as a US state or a
     # Canadian province: "Sunnyvale, CA" is California, not Canada.
@@ -125,14 +146,18 @@ def _state_country(part: str) -> str | None:
 
 def _parts(text: str) -> list[str]:
     pieces = (piece.strip(_PART_TRIM) for piece in _PARTS.split(WORKPLACE_WORDS.sub(" ", text)))
-    return [" ".join(piece.split()) for piece in pieces if any(ch.isalnum() for ch in piece)]
+    parts = [" ".join(piece.split()) for piece in pieces if any(ch.isalnum() for ch in piece)]
+    return [part for part in parts if not _NOT_A_PLACE.match(part)]
 
 
 def parse_location(value: Any) -> dict[str, Any] | None:
     """``{raw, city, region, country}`` read from one location text.
 
-    Workplace words are cut out first ("Hybrid - London" is the city
-    London, "Remote, US" the country US). The last part is read as a US
+    Workplace words and list summaries ("Multiple Locations") are cut out
+    first ("Hybrid - London" is the city London, "Remote, US" the country
+    US). A text that starts with a country and does not end with one is
+    read country first ("United Kingdom, London, London": country GB, region
+    London, city London). Otherwise the last part is read as a US
     state or Canadian province when it follows a city, else as a country
     when it is one; the first remaining part is the city and the last
     remaining part the region ("London, England, United Kingdom"). A lone
@@ -144,6 +169,11 @@ def parse_location(value: Any) -> dict[str, Any] | None:
         return None
     parts = _parts(raw)
     city = region = country = None
+    if len(parts) >= 2 and country_code(parts[0]) and not country_code(parts[-1]):
+        # Country first, city last: "United Kingdom, London, London",
+        # "United States, Washington, Redmond".
+        region = parts[1] if len(parts) > 2 else None
+        return {"raw": raw, "city": parts[-1], "region": region, "country": country_code(parts[0])}
     if len(parts) >= 2 and (state_country := _state_country(parts[-1])):
         region, country = parts.pop(), state_country
     elif parts and (code := country_code(parts[-1])):
@@ -157,6 +187,26 @@ def parse_location(value: Any) -> dict[str, Any] | None:
             if len(parts) >= 2 and region is None:
                 region = parts[-1]
     return {"raw": raw, "city": city, "region": region, "country": country}
+
+
+def parse_locations(value: Any) -> list[dict[str, Any]]:
+    """Every place in one location text, each read with
+    :func:`parse_location`: places separated by ";" or " | " are read one by
+    one, and a text naming only countries ("Remote - US, Canada", "Remote
+    (US or UK)") gives one location per country, each keeping the text as
+    its ``raw``. [] for blank text and non-strings."""
+    raw = clean_text(value) if isinstance(value, str) else None
+    if not raw:
+        return []
+    found: list[dict[str, Any]] = []
+    for piece in _PLACES.split(raw):
+        parts = [p for part in _parts(piece) for p in _JOINERS.split(part) if p]
+        codes = [country_code(part) for part in parts]
+        if len(parts) >= 2 and all(codes) and len(set(codes)) == len(codes):
+            found += [{"raw": piece, "city": None, "region": None, "country": c} for c in codes]
+        elif place := parse_location(piece):
+            found.append(place)
+    return found
 
 
 def _tidy_location(location: dict[str, Any]) -> dict[str, Any]:
@@ -182,7 +232,8 @@ def normalize_locations(locations: Any, locations_raw: Any) -> list[dict[str, An
     text is tidied, a country given as a name becomes its code (an unknown
     one becomes None; ``raw`` keeps the text) and a missing country is read
     from ``raw``. When there are none, each text of ``locations_raw`` is
-    read with :func:`parse_location`. Duplicates are dropped, order kept.
+    read with :func:`parse_locations` (a list of places gives one location
+    each). Duplicates are dropped, order kept.
     Anything that is not a list counts as empty.
     """
     result: list[dict[str, Any]] = []
@@ -193,7 +244,7 @@ def normalize_locations(locations: Any, locations_raw: Any) -> list[dict[str, An
             elif parsed := parse_location(location):
                 result.append(parsed)
     elif isinstance(locations_raw, list):
-        result = [parsed for text in locations_raw if (parsed := parse_location(text))]
+        result = [parsed for text in locations_raw for parsed in parse_locations(text)]
     unique: list[dict[str, Any]] = []
     for location in result:
         if location not in unique and any(location.values()):

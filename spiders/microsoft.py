@@ -1,0 +1,391 @@
+"""Microsoft Careers: search plus details over Eightfold's PCSX API, with the
+browser as a fallback when the API refuses.
+
+Search pages ``/api/pcsx/search`` (10 a page, newest first) until the count
+is reached or a page comes back short; each position's details
+``/api/pcsx/position_details`` are fetched when the search shows it new or
+changed. Sustained paging can be refused (HTTP 405 or 403, or a bot page
+instead of JSON): the spider then renders the careers site's own search
+page (or the posting's page) in headless Chromium through scrapy-playwright
+and reads the same API answer the page's script receives, and parses it as
+before (pages always closed, a fresh browser context every ``recycle_every``
+pages). The board is seen whole when the search ended and gave as many
+positions as its count said. Parsing: :mod:`spiders.parsers.microsoft`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import scrapy
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy_playwright.page import PageMethod
+from twisted.python.failure import Failure
+
+from crawler.browser import PLAYWRIGHT_SETTINGS
+from crawler.errors import BoardError
+from crawler.items import Gone, Posting, Seen
+from spiders.base import BoardSpider, Param
+from spiders.parsers.microsoft import (
+    DETAILS_API,
+    PAGE_SIZE,
+    SEARCH_API,
+    Position,
+    SearchPage,
+    details_url,
+    job_page_url,
+    parse_position_details,
+    parse_search,
+    search_page_url,
+    search_url,
+)
+
+_JSON = {"Accept": "application/json"}
+# Statuses by which the API refuses a plain client; the browser is tried.
+_REFUSED = (403, 405)
+_GONE = (404, 410)  # a closed position, as the base errback reads it too
+CAPTURE_TIMEOUT = 20.0  # seconds to wait for the page's own API call
+BLOCKED_GRACE = 5.0  # seconds a rendered page may read as a bot check before it counts as one
+
+
+@dataclass(eq=False)
+class _Capture:
+    """The API answer a rendered page received (filled while it renders)."""
+
+    api_path: str
+    # a query parameter the call must carry, when it carries it at all (the
+    # page may ask the API more than once: the answer for this page is wanted)
+    expect: tuple[str, str] | None = None
+    future: asyncio.Future | None = None
+    url: str | None = None
+    status: int | None = None
+    body: bytes | None = None
+    error: str | None = None
+    page_status: int | None = None  # the page's own answer
+    generation: int = 0
+
+
+async def _start_capture(page: Any, request: scrapy.Request) -> None:
+    """Before the page loads: listen for its call to the API."""
+    capture: _Capture = request.meta["jobdelta_capture"]
+    capture.future = asyncio.get_running_loop().create_future()
+
+    def on_response(resp: Any) -> None:
+        if resp.request.is_navigation_request() and resp.frame == page.main_frame:
+            capture.page_status = resp.status
+        if capture.api_path in resp.url and not capture.future.done() and _wanted(capture, resp.url):
+            capture.future.set_result(resp)
+
+    page.on("response", on_response)
+
+
+def _wanted(capture: _Capture, url: str) -> bool:
+    if capture.expect is None:
+        return True
+    key, value = capture.expect
+    given = parse_qs(urlsplit(url).query).get(key)
+    return given is None or value in given
+
+
+async def _finish_capture(page: Any, capture: _Capture) -> None:
+    """After the page loaded: wait for that call's answer and keep its body.
+    A page that still reads as a bot check after BLOCKED_GRACE seconds is
+    given up on (a passed challenge would have reloaded into the site)."""
+    if capture.future is None:
+        capture.error = "the page could not be watched"
+        return
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    while not capture.future.done():
+        if (capture.page_status or 0) >= 400:  # an error page will not call the API
+            capture.error = f"the page answered HTTP {capture.page_status}"
+            return
+        waited = loop.time() - began
+        if waited >= CAPTURE_TIMEOUT:
+            capture.error = f"the page did not call {capture.api_path} within {CAPTURE_TIMEOUT:g}s"
+            return
+        if waited >= BLOCKED_GRACE and await _looks_blocked(page):
+            capture.error = f"the page stayed a bot check for {BLOCKED_GRACE:g}s"
+            return
+        await asyncio.wait([capture.future], timeout=0.25)
+    resp = capture.future.result()
+    capture.url, capture.status = resp.url, resp.status
+    try:
+        capture.body = await resp.body()
+    except Exception as exc:  # the page went away before the body was read
+        capture.error = f"could not read the answer of {capture.api_path}: {exc}"
+
+
+async def _looks_blocked(page: Any) -> bool:
+    try:
+        text = f"{await page.title()}\n{(await page.inner_text('body'))[:4000]}"
+    except Exception:  # navigating, or closed
+        return False
+    return bool(BoardSpider.BLOCKED_TEXT.search(text))
+
+
+def _is_html(response: Response) -> bool:
+    """A page (an app shell, a bot check) where the API's JSON should be."""
+    return isinstance(response, TextResponse) and response.text.lstrip()[:1] == "<"
+
+
+class MicrosoftSpider(BoardSpider):
+    board = "microsoft"
+    title = "Microsoft Careers (Eightfold API, with a browser fallback)"
+    default_base_url = "https://apply.careers.microsoft.com"
+    params = {
+        "query": Param(str, "search words (empty: every posting)", default=""),
+        "location": Param(str, "location filter, e.g. \"United States\" (empty: anywhere)", default=""),
+        "max_results": Param(int, "stop after this many postings (the run is then partial)"),
+        "recycle_every": Param(int, "when the browser takes over: a fresh browser context after "
+                                    "this many pages, so memory stays bounded", default=50),
+    }
+    example = 'board = "microsoft"\nquery = "AI infrastructure"\nlocation = "United States"'
+    # About 100 requests a minute is the reported limit.
+    min_download_delay = 0.6
+    # Only requests with meta["playwright"] go through the browser.
+    custom_settings = dict(PLAYWRIGHT_SETTINGS)
+
+    @classmethod
+    def check_more(cls, given: dict[str, Any]) -> str | None:
+        for key in ("max_results", "recycle_every"):
+            if key in given and given[key] < 1:
+                return f"{key}: must be at least 1"
+        return None
+
+    def start_requests(self) -> Iterator[scrapy.Request]:
+        self._ids: set[str] = set()
+        self._total: int | None = None
+        self._browser = False  # set once the API refused the search
+        self._browser_details = False  # set once the API refused a posting's details
+        self._rendered = 0
+        self._in_flight: Counter[int] = Counter()
+        yield self._search_request(0)
+
+    # -- requests
+
+    def _search_request(self, start: int) -> scrapy.Request:
+        q, loc = self.board_params["query"], self.board_params["location"]
+        if self._browser:
+            return self._browser_request(search_page_url(self.base_url, q, loc, start), SEARCH_API,
+                                         self.parse_rendered_search, {"start": start},
+                                         expect=("start", str(start)))
+        return scrapy.Request(search_url(self.base_url, q, loc, start), headers=_JSON,
+                              dont_filter=True, callback=self.parse_search,
+                              errback=self.on_search_error, cb_kwargs={"start": start})
+
+    def _details_request(self, pos: Position) -> scrapy.Request:
+        meta = {"external_id": pos.external_id, "position": pos}
+        if self._browser_details:
+            return self._browser_request(job_page_url(self.base_url, pos.external_id), DETAILS_API,
+                                         self.parse_rendered_details, meta,
+                                         expect=("position_id", pos.external_id))
+        return scrapy.Request(details_url(self.base_url, pos.external_id), headers=_JSON,
+                              callback=self.parse_details, errback=self.on_details_error, meta=meta)
+
+    def _browser_request(self, url: str, api_path: str, callback: Any, meta: dict[str, Any],
+                         expect: tuple[str, str] | None = None) -> scrapy.Request:
+        # A context serves recycle_every pages, then the next one takes over
+        # and the old one is closed when its last page is done, so a long
+        # run's browser memory stays bounded.
+        generation = self._rendered // self.board_params["recycle_every"]
+        self._rendered += 1
+        self._in_flight[generation] += 1
+        capture = _Capture(api_path, expect=expect, generation=generation)
+        meta = {
+            **meta,
+            "playwright": True,
+            "playwright_context": f"microsoft-{generation}",
+            "playwright_include_page": True,
+            "playwright_page_init_callback": _start_capture,
+            "playwright_page_methods": [PageMethod(_finish_capture, capture)],
+            "jobdelta_capture": capture,
+            # a cached page would replay HTML without the API call behind it
+            "dont_cache": True,
+        }
+        return scrapy.Request(url, callback=callback, errback=self.on_rendered_error, meta=meta,
+                              dont_filter=True)
+
+    async def _release(self, meta: dict[str, Any]) -> None:
+        """Close the rendered page, and its context once it is retired."""
+        page, capture = meta.get("playwright_page"), meta["jobdelta_capture"]
+        self._in_flight[capture.generation] -= 1
+        if page is None:
+            return
+        context = page.context
+        with suppress(Exception):  # already closed with its context
+            await page.close()
+        current = self._rendered // self.board_params["recycle_every"]
+        if capture.generation < current and self._in_flight[capture.generation] <= 0:
+            with suppress(Exception):
+                await context.close()
+            self.crawler.stats.inc_value("jobdelta/browser/contexts_recycled")
+
+    # -- the search
+
+    def on_search_error(self, failure: Failure) -> Iterator[scrapy.Request]:
+        start = failure.request.cb_kwargs["start"]
+        if failure.check(HttpError) and failure.value.response.status in _REFUSED:
+            yield from self._to_browser(start, f"HTTP {failure.value.response.status}")
+            return
+        if start == 0:
+            self.on_board_error(failure)
+        else:
+            self.on_listing_error(failure)
+
+    def _to_browser(self, start: int, why: str) -> Iterator[scrapy.Request]:
+        self.logger.info("the search API refused (%s): reading the search through the browser", why)
+        self.crawler.stats.inc_value("jobdelta/microsoft/browser_fallback")
+        self._browser = True
+        yield self._search_request(start)
+
+    def parse_search(self, response: Response, start: int) -> Iterator[Any]:
+        if _is_html(response):  # a bot or app page instead of JSON
+            yield from self._to_browser(start, "an HTML page instead of JSON")
+            return
+        yield from self._search_page(response, start)
+
+    async def parse_rendered_search(self, response: Response) -> AsyncIterator[Any]:
+        await self._release(response.meta)
+        captured = self._captured(response, first=response.meta["start"] == 0)
+        if captured is not None:
+            for item in self._search_page(captured, response.meta["start"]):
+                yield item
+
+    def _captured(self, response: Response, first: bool) -> TextResponse | None:
+        """The API answer the rendered page received, as a response of its
+        own; None (with the run marked) when there is none to read."""
+        capture: _Capture = response.meta["jobdelta_capture"]
+        problem = None
+        if capture.body is None:
+            problem = self.blocked_reason(response) or f"browser: {capture.error} ({response.url})"
+        elif capture.status != 200:
+            problem = f"browser: the page's {capture.api_path} call answered HTTP {capture.status}"
+        if problem:
+            if problem.startswith("blocked") or first:
+                self.fail(problem)
+            else:
+                self.listing_failed(problem)
+            return None
+        return TextResponse(url=capture.url, body=capture.body, encoding="utf-8",
+                            headers={"Content-Type": "application/json"})
+
+    def _search_page(self, response: Response, start: int) -> Iterator[Any]:
+        self.listing_pages += 1
+        if self.walled(response):
+            return
+        yield self.keep_raw(response)
+        try:
+            page: SearchPage = parse_search(response)
+        except BoardError as exc:
+            (self.fail if start == 0 else self.listing_failed)(str(exc))
+            return
+        if self._total is None:
+            self._total = page.total
+        cap = self.board_params["max_results"]
+        capped = False
+        for pos in page.positions:
+            if pos.external_id in self._ids:
+                continue  # shifted onto this page by a newer posting
+            if cap is not None and len(self._ids) >= cap:
+                capped = True
+                break
+            self._ids.add(pos.external_id)
+            if self.unchanged_in_listing(pos.external_id, pos.fingerprint):
+                yield Seen(source=self.source, external_id=pos.external_id)
+            else:
+                yield self._details_request(pos)
+        nxt = start + len(page.positions)
+        if self._total is not None:
+            more = bool(page.positions) and nxt < self._total
+        else:
+            more = len(page.positions) >= PAGE_SIZE
+        if capped or (more and cap is not None and len(self._ids) >= cap):
+            counted = f" of the {self._total} postings it counts" if self._total else ""
+            self.note_error(f"the search stopped at max_results={cap}{counted}")
+            self.board_complete = False
+        elif more:
+            yield self._search_request(nxt)
+        elif self._total is not None and len(self._ids) < self._total:
+            self.note_error(f"the search gave {len(self._ids)} of the {self._total} postings it counts")
+            self.board_complete = False
+        else:
+            self.board_complete = True
+
+    # -- details
+
+    def on_details_error(self, failure: Failure) -> Iterator[Any]:
+        if failure.check(HttpError) and failure.value.response.status in _REFUSED:
+            yield self._details_to_browser(failure.request.meta["position"],
+                                           f"HTTP {failure.value.response.status}")
+            return
+        yield from self.on_detail_error(failure)
+
+    def _details_to_browser(self, pos: Position, why: str) -> scrapy.Request:
+        if not self._browser_details:
+            self.logger.info("the details API refused (%s): reading postings through the browser", why)
+        self.crawler.stats.inc_value("jobdelta/microsoft/browser_fallback")
+        self._browser_details = True
+        return self._details_request(pos)
+
+    def parse_details(self, response: Response) -> Iterator[Any]:
+        if _is_html(response):
+            yield self._details_to_browser(response.meta["position"], "an HTML page instead of JSON")
+            return
+        yield from self._details(response, response.meta["position"])
+
+    async def parse_rendered_details(self, response: Response) -> AsyncIterator[Any]:
+        await self._release(response.meta)
+        capture: _Capture = response.meta["jobdelta_capture"]
+        pos: Position = response.meta["position"]
+        if capture.status in _GONE:
+            yield Gone(source=self.source, external_id=pos.external_id, url=pos.url,
+                       reason=f"detail page answered {capture.status}")
+            return
+        captured = self._captured(response, first=False)
+        if captured is not None:
+            for item in self._details(captured, response.meta["position"]):
+                yield item
+
+    def _details(self, response: Response, pos: Position) -> Iterator[Any]:
+        if self.walled(response):
+            return
+        raw = self.keep_raw(response)
+        yield raw
+        try:
+            item = parse_position_details(response, self.source, pos)
+        except BoardError as exc:
+            self.listing_failed(str(exc))
+            return
+        if isinstance(item, Posting):
+            item.fetched_at, item.raw_sha256 = self.fetched_at(response), raw.sha256
+            item.listing_hash = pos.fingerprint
+        yield item
+
+    async def on_rendered_error(self, failure: Failure) -> AsyncIterator[Any]:
+        meta = failure.request.meta
+        await self._release(meta)
+        if ("position" in meta and failure.check(HttpError)
+                and failure.value.response.status in _GONE):
+            pos = meta["position"]
+            yield Gone(source=self.source, external_id=pos.external_id, url=pos.url,
+                       reason=f"detail page answered {failure.value.response.status}")
+            return
+        if failure.check(HttpError):
+            blocked = self.blocked_reason(failure.value.response)
+            if blocked:
+                self.fail(blocked)
+                return
+        what = "search" if "start" in meta else "posting"
+        message = f"browser: the {what} page failed: {self.describe_failure(failure)}"
+        if meta.get("start") == 0:
+            self.fail(message)
+        else:
+            self.listing_failed(message)
