@@ -28,10 +28,11 @@ from crawler.errors import BoardError
 from crawler.items import Posting
 from crawler.normalize import normalize_posting
 from crawler.replay import Reply
-from db.models import Event, Run
 from db.models import Posting as StoredPosting
 from spiders.ashby import AshbySpider
 from spiders.parsers.ashby import board_url, parse_board
+
+from .replay_helpers import crawl, event, events_of
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 FIXTURE = DATA / "fixtures" / "ashby" / "hunt_linear_job_board.json"
@@ -234,31 +235,6 @@ def board_jobs() -> dict[str, dict]:
 
 def board(jobs: list[dict]) -> dict:
     return {PATH: Reply(json.dumps({"jobs": jobs, "apiVersion": "1"}))}
-
-
-def last_run(sessions) -> dict:
-    with sessions() as s:
-        run = s.scalars(select(Run).order_by(Run.id.desc()).limit(1)).one()
-        return {"id": run.id, "status": run.status, "reason": run.reason, "seen": run.seen, "new": run.new}
-
-
-def events_of(sessions, run_id: int) -> list[tuple[str, str]]:
-    with sessions() as s:
-        return sorted((e.kind, e.external_id) for e in s.scalars(select(Event).where(Event.run_id == run_id)))
-
-
-def event(sessions, kind: str, external_id: str) -> Event:
-    with sessions() as s:
-        return s.scalars(select(Event).where(Event.kind == kind, Event.external_id == external_id)
-                         .order_by(Event.id.desc()).limit(1)).one()
-
-
-def crawl(project, sessions, name: str) -> dict:
-    """`jobdelta crawl NAME` (the real CLI), then the run it recorded."""
-    proc = project.cli("crawl", name)
-    run = last_run(sessions)
-    assert f" {run['status']} " in proc.stdout, proc.stdout
-    return {"exit": proc.returncode, "run": run, "out": proc.stdout, "err": proc.stderr}
 
 
 def configure(project, replay) -> None:

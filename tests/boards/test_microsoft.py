@@ -24,13 +24,13 @@ from sqlalchemy import select
 
 from crawler.errors import BoardError
 from crawler.items import Gone, Posting, Seen
-from crawler.normalize import normalize_posting
 from crawler.replay import Reply
 from db.models import Event, Run
 from spiders.microsoft import MicrosoftSpider
 from spiders.parsers import microsoft as ms
 
 from ..conftest import DATA
+from .replay_helpers import check_golden
 
 FIXTURES = DATA / "fixtures" / "microsoft"
 GOLDEN = DATA / "golden" / "microsoft"
@@ -64,14 +64,7 @@ def seed_positions() -> list[ms.Position]:
 
 
 def _check_golden(name: str, postings: list[Posting]) -> list[dict]:
-    output = [normalize_posting(p, fetched_at=FETCHED_AT).to_dict() for p in postings]
-    golden = GOLDEN / f"{name}.json"
-    if UPDATE:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(json.dumps(output, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    assert golden.exists(), f"no golden file {golden}: run with JOBDELTA_UPDATE_GOLDEN=1"
-    assert output == json.loads(golden.read_text(encoding="utf-8"))
-    return output
+    return check_golden(GOLDEN / f"{name}.json", postings, FETCHED_AT)
 
 
 def test_golden_search() -> None:

@@ -28,13 +28,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from scrapy.http import Request, TextResponse
 from scrapy.utils.test import get_crawler
-from sqlalchemy import select
 
 from crawler.errors import BoardError
 from crawler.items import Gone, Posting, RawPage, Seen
 from crawler.normalize import normalize_posting
 from crawler.replay import Reply
-from db.models import Event, Run
 from spiders.parsers.smartrecruiters import (
     detail_url,
     fingerprint,
@@ -44,6 +42,8 @@ from spiders.parsers.smartrecruiters import (
     parse_listing,
 )
 from spiders.smartrecruiters import SmartRecruitersSpider
+
+from .replay_helpers import crawl, event, events_of
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 FIXTURE = DATA / "fixtures" / "smartrecruiters" / "hunt_ubisoft_postings_limit2.json"
@@ -342,31 +342,6 @@ def detail_requests(replay, since: int) -> list[str]:
 
 def listing_requests(replay, since: int) -> list[str]:
     return [path for _, path, _ in replay.requests[since:] if path.startswith(COMPANY_PATH + "?")]
-
-
-def last_run(sessions) -> dict:
-    with sessions() as s:
-        run = s.scalars(select(Run).order_by(Run.id.desc()).limit(1)).one()
-        return {"id": run.id, "status": run.status, "reason": run.reason, "seen": run.seen, "new": run.new}
-
-
-def events_of(sessions, run_id: int) -> list[tuple[str, str]]:
-    with sessions() as s:
-        return sorted((e.kind, e.external_id) for e in s.scalars(select(Event).where(Event.run_id == run_id)))
-
-
-def event(sessions, kind: str, external_id: str) -> Event:
-    with sessions() as s:
-        return s.scalars(select(Event).where(Event.kind == kind, Event.external_id == external_id)
-                         .order_by(Event.id.desc()).limit(1)).one()
-
-
-def crawl(project, sessions, name: str) -> dict:
-    """`jobdelta crawl NAME` (the real CLI), then the run it recorded."""
-    proc = project.cli("crawl", name)
-    run = last_run(sessions)
-    assert f" {run['status']} " in proc.stdout, proc.stdout
-    return {"exit": proc.returncode, "run": run, "out": proc.stdout, "err": proc.stderr}
 
 
 def configure(project, replay) -> None:

@@ -23,13 +23,13 @@ from sqlalchemy import select
 
 from crawler.errors import BoardError
 from crawler.items import Gone, Posting, Seen
-from crawler.normalize import normalize_posting
 from crawler.replay import ReplayServer, Reply
 from db.models import Event, Run
 from spiders.parsers import workday as wd
 from spiders.workday import WorkdaySpider
 
 from ..conftest import DATA
+from .replay_helpers import check_golden
 
 FIXTURES = DATA / "fixtures" / "workday"
 GOLDEN = DATA / "golden" / "workday"
@@ -59,14 +59,7 @@ def detail_fixture(req_id: str) -> dict:
 
 
 def _check_golden(name: str, postings: list[Posting]) -> list[dict]:
-    output = [normalize_posting(p, fetched_at=FETCHED_AT).to_dict() for p in postings]
-    golden = GOLDEN / f"{name}.json"
-    if UPDATE:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(json.dumps(output, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    assert golden.exists(), f"no golden file {golden}: run with JOBDELTA_UPDATE_GOLDEN=1"
-    assert output == json.loads(golden.read_text(encoding="utf-8"))
-    return output
+    return check_golden(GOLDEN / f"{name}.json", postings, FETCHED_AT)
 
 
 def test_golden_list() -> None:
