@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -83,18 +84,13 @@ def crawl_in_process(cfg: Config, src: SourceConfig) -> RunSummary:
     call once per process."""
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.store import Outcome, RunRecorder, count_runs, ensure_source, start_run
+    from crawler.store import Outcome, RunRecorder
     from db.engine import session_factory
     from spiders import spider_class
 
     sessions = session_factory(cfg.database_url)
     policy = policy_for(cfg)
-    with sessions.begin() as session:
-        source = ensure_source(session, src.name, src.board, src.params)
-        run = start_run(session, source, policy.lease_seconds)
-        source_id, run_id = source.id, run.id
-        every = cfg.defaults.full_refresh_every
-        full_refresh = every <= 1 or count_runs(session, source_id) % every == 1
+    source_id, run_id, full_refresh = _open_run(sessions, cfg, src, policy.lease_seconds)
     recorder = RunRecorder(sessions, source_id, run_id, policy, batch_size=cfg.defaults.batch_size)
 
     settings = scrapy_settings(cfg)
@@ -131,6 +127,32 @@ def crawl_in_process(cfg: Config, src: SourceConfig) -> RunSummary:
                       run.expired, run.reopened, run.reason)
 
 
+def _open_run(sessions: Any, cfg: Config, src: SourceConfig, lease_seconds: int) -> tuple[int, int, bool]:
+    """Create the source row if needed, take its lease, open the run.
+
+    Two processes starting the first run of a new source race to create its
+    row: the loser's transaction fails (a unique violation, or SQLite's
+    stale-snapshot lock) and is tried again, when it sees the row and meets
+    the winner's lease (LeaseHeld)."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from crawler.store import count_runs, ensure_source, start_run
+
+    for attempt in range(4):
+        try:
+            with sessions.begin() as session:
+                source = ensure_source(session, src.name, src.board, src.params)
+                run = start_run(session, source, lease_seconds)
+                every = cfg.defaults.full_refresh_every
+                full_refresh = every <= 1 or count_runs(session, source.id) % every == 1
+                return source.id, run.id, full_refresh
+        except (IntegrityError, OperationalError):
+            if attempt == 3:
+                raise
+            time.sleep(0.25 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def _keep_lease(crawler: Any, recorder: Any, lease_seconds: int) -> None:
     """Renew the lease (and flush) every third of its length while crawling."""
     from scrapy import signals
@@ -165,6 +187,10 @@ def _child_main(argv: list[str] | None = None) -> int:
         summary = crawl_in_process(cfg, cfg.source(args.source))
     except JobdeltaError as exc:
         summary = RunSummary(args.source, None, "failed", reason=str(exc))
+    except Exception as exc:  # never leave the parent without a summary
+        log.exception("crawl of %s failed", args.source)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        summary = RunSummary(args.source, None, "failed", reason=f"{type(exc).__name__}: {first}")
     print(json.dumps(asdict(summary)), flush=True)
     return 0 if summary.status != "failed" else 1
 

@@ -328,3 +328,38 @@ def test_reworded_raw_text_that_reads_the_same_is_no_change(sessions):
     assert events == []
     _, events = crawl(sessions, [item("1", salary=[dict(pay[0], max=125000)], salary_raw=["$100k-$125k"])])
     assert kinds(events) == [("changed", "1")] and [c["field"] for c in events[0]["changes"]] == ["salary"]
+
+
+def test_racing_first_runs_of_a_new_source_give_one_run(db_url, sessions):
+    """Two processes start the first run of a source nobody crawled yet: the
+    second waits on the first's new row, tries again, and meets its lease."""
+    import threading
+    import time
+
+    from crawler.config import config_from_dict
+    from crawler.runner import _open_run
+
+    cfg = config_from_dict({"database": {"url": db_url},
+                            "sources": [{"name": "acme", "board": "greenhouse", "token": "acme"}]})
+    first = sessions()
+    first.begin()
+    start_run(first, ensure_source(first, "acme", "greenhouse", {"token": "acme"}), 60)
+    outcome: dict[str, str] = {}
+
+    def second() -> None:
+        try:
+            _open_run(sessions, cfg, cfg.source("acme"), 60)
+            outcome["second"] = "opened a run"
+        except LeaseHeld:
+            outcome["second"] = "refused by the lease"
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    time.sleep(1.0)  # the second is now waiting on the first's uncommitted row
+    first.commit()
+    first.close()
+    thread.join(60)
+    assert outcome == {"second": "refused by the lease"}
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Source)) == 1
+        assert s.scalar(select(func.count()).select_from(Run)) == 1
