@@ -44,6 +44,7 @@ lint: install-test
 
 bench: install
 	$(BIN)/python bench/store_scale.py
+	$(BIN)/python bench/browser_memory.py
 
 clean:
 	rm -rf $(VENV) jobdelta-demo .jobdelta .pytest_cache
