@@ -40,7 +40,7 @@ class DefaultsConfig(_Strict):
     closing_days: list[int] = Field(default_factory=lambda: [7, 1])
     expire_on_deadline: bool = True
     suspicious_drop: float = Field(0.5, gt=0, lt=1, description="a count drop beyond this share of recent runs is suspicious")
-    suspicious_window: int = Field(5, ge=1, description="recent complete runs the count is compared with")
+    suspicious_window: int = Field(5, ge=1, description="recent complete or partial runs the count is compared with")
     user_agent: str = "jobdelta/0.1 (+https://github.com/jobdelta/jobdelta; job board watcher)"
     obey_robots: bool = True
     download_delay: float = Field(0.5, ge=0, description="seconds between requests to one domain")

@@ -453,9 +453,12 @@ class RunRecorder:
         if not outcome.complete:
             errs = "; ".join(outcome.errors[:3]) or "the board was not seen whole"
             return "partial", f"partial: {errs}"
+        # the usual count: recent complete runs, and partial ones (what a
+        # partial run saw is a floor of the board's size); never suspicious
+        # runs, or a collapse would soon pass for the new normal
         recent = list(session.scalars(
             select(Run.seen).where(Run.source_id == self.source_id, Run.id != self.run_id,
-                                   Run.status == "complete")
+                                   Run.status.in_(("complete", "partial")))
             .order_by(Run.started_at.desc()).limit(self.policy.suspicious_window)))
         if recent:
             usual = statistics.median(recent)
@@ -463,7 +466,7 @@ class RunRecorder:
             if usual > 0 and self.counts["seen"] < floor:
                 return "suspicious", (
                     f"suspicious: saw {self.counts['seen']} postings against a usual {usual:g} "
-                    f"(recent complete runs); nothing expired")
+                    f"(recent runs); nothing expired")
         return "complete", None
 
     def _expire(self, session: Session, rows: Iterable[tuple[int, str]], now: datetime) -> None:

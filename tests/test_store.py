@@ -363,3 +363,13 @@ def test_racing_first_runs_of_a_new_source_give_one_run(db_url, sessions):
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Source)) == 1
         assert s.scalar(select(func.count()).select_from(Run)) == 1
+
+
+def test_a_collapse_after_partial_runs_is_suspicious_too(sessions):
+    everything = [item(str(i)) for i in range(10)]
+    crawl(sessions, everything, outcome=Outcome(complete=False, errors=["page 3 failed"]))
+    run, events = crawl(sessions, everything[:2], policy=Policy(expire_after_runs=1))
+    assert run.status == "suspicious" and kinds(events) == []
+    # suspicious runs never become the usual count
+    run, _ = crawl(sessions, everything[:2], policy=Policy(expire_after_runs=1))
+    assert run.status == "suspicious"
