@@ -28,6 +28,7 @@ from scrapy.http import Response
 from crawler.errors import BoardError
 from crawler.items import Gone, Posting, listing_fingerprint
 from crawler.normalize import country_code, parse_location
+from spiders.parsers.values import whole_number
 
 DOMAIN = "microsoft.com"
 PAGE_SIZE = 10  # positions per search page; the API ignores a larger ask
@@ -105,16 +106,6 @@ def _payload(response: Response, what: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else body
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
 def _text(value: Any) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
@@ -140,9 +131,9 @@ def parse_search(response: Response) -> SearchPage:
     id.
     """
     data = _payload(response, "search")
-    total = _int(data.get("count"))
+    total = whole_number(data.get("count"))
     if total is None:
-        total = _int(data.get("total"))
+        total = whole_number(data.get("total"))
     positions = data.get("positions")
     if positions is None and total == 0:
         positions = []

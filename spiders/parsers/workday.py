@@ -28,6 +28,7 @@ from scrapy.http import Response
 from crawler.errors import BoardError
 from crawler.items import Gone, Posting, listing_fingerprint
 from crawler.normalize import country_code, iso_date, parse_location, workplace_phrase
+from spiders.parsers.values import whole_number
 
 PAGE_SIZE = 20  # the most the CXS list accepts per request
 TOTAL_CAP = 2000  # the most ``total`` ever says, and the deepest a search can be paged
@@ -129,16 +130,6 @@ def _json(response: Response, what: str) -> Any:
         raise BoardError(f"malformed JSON from Workday {what}: {exc}", response.url) from exc
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
 def _text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
@@ -154,7 +145,7 @@ def parse_jobs_page(response: Response) -> JobsPage:
     data = _json(response, "job list")
     if not isinstance(data, dict):
         raise BoardError("Workday job list is not a JSON object", response.url)
-    total = _int(data.get("total"))
+    total = whole_number(data.get("total"))
     postings = data.get("jobPostings")
     if postings is None and total == 0:
         postings = []
@@ -209,7 +200,7 @@ def parse_facets(facets: Any) -> list[Facet]:
             found.extend(parse_facets(values))
             continue
         parameter = _text(node.get("facetParameter"))
-        pairs = tuple((str(v["id"]), _int(v.get("count"))) for v in values
+        pairs = tuple((str(v["id"]), whole_number(v.get("count"))) for v in values
                       if isinstance(v, dict) and v.get("id") not in (None, ""))
         if parameter and pairs:
             found.append(Facet(parameter, pairs))

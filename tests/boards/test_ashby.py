@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,13 +31,12 @@ from db.models import Posting as StoredPosting
 from spiders.ashby import AshbySpider
 from spiders.parsers.ashby import board_url, parse_board
 
-from .replay_helpers import crawl, event, events_of
+from .replay_helpers import check_golden, crawl, event, events_of
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 FIXTURE = DATA / "fixtures" / "ashby" / "hunt_linear_job_board.json"
 GOLDEN = DATA / "golden" / "ashby" / "hunt_linear_job_board.json"
 FETCHED_AT = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
-UPDATE = os.environ.get("JOBDELTA_UPDATE_GOLDEN") == "1"
 URL = "https://api.ashbyhq.com/posting-api/job-board/linear?includeCompensation=true"
 EUROPE, NORTH_AMERICA = "d3bc1ced-3ce4-4086-a050-555055dbb1ff", "cd5ae036-0223-427a-b038-ba16ef9dcb32"
 
@@ -68,18 +66,12 @@ def compensation(low: int = 150000, high: int = 200000, interval: str = "1 YEAR"
 # --------------------------------------------------------------------------- golden
 
 
-def canonical() -> list[dict]:
-    postings = parse_board(response(FIXTURE.read_bytes()), "linear")
-    return [normalize_posting(p, fetched_at=FETCHED_AT).to_dict() for p in postings]
+def canonical_postings() -> list:
+    return parse_board(response(FIXTURE.read_bytes()), "linear")
 
 
 def test_golden() -> None:
-    output = canonical()
-    if UPDATE:
-        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
-        GOLDEN.write_text(json.dumps(output, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    assert GOLDEN.exists(), f"no golden file {GOLDEN}: run with JOBDELTA_UPDATE_GOLDEN=1"
-    assert output == json.loads(GOLDEN.read_text(encoding="utf-8"))
+    check_golden(GOLDEN, canonical_postings(), FETCHED_AT)
 
 
 def test_golden_values_checked_by_hand() -> None:

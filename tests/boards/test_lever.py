@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,13 +29,12 @@ from db.models import Posting as StoredPosting
 from spiders.lever import EU_BASE_URL, LeverSpider
 from spiders.parsers.lever import PAGE_SIZE, is_last_page, page_url, parse_postings
 
-from .replay_helpers import crawl, event, events_of
+from .replay_helpers import check_golden, crawl, event, events_of
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 FIXTURE = DATA / "fixtures" / "lever" / "hunt_spotify_postings.json"
 GOLDEN = DATA / "golden" / "lever" / "hunt_spotify_postings.json"
 FETCHED_AT = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
-UPDATE = os.environ.get("JOBDELTA_UPDATE_GOLDEN") == "1"
 URL = "https://api.lever.co/v0/postings/spotify?mode=json&skip=0&limit=100"
 ANDROID, VIETNAM = "2193db3f-77c5-43b8-b030-8f92c9882bf1", "d87833d0-fb78-4794-b45d-3fe5c8274bc8"
 
@@ -52,18 +50,12 @@ def real_items() -> list[dict]:
 # --------------------------------------------------------------------------- golden
 
 
-def canonical() -> list[dict]:
-    postings = parse_postings(response(FIXTURE.read_bytes()), "spotify")
-    return [normalize_posting(p, fetched_at=FETCHED_AT).to_dict() for p in postings]
+def canonical_postings() -> list:
+    return parse_postings(response(FIXTURE.read_bytes()), "spotify")
 
 
 def test_golden() -> None:
-    output = canonical()
-    if UPDATE:
-        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
-        GOLDEN.write_text(json.dumps(output, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    assert GOLDEN.exists(), f"no golden file {GOLDEN}: run with JOBDELTA_UPDATE_GOLDEN=1"
-    assert output == json.loads(GOLDEN.read_text(encoding="utf-8"))
+    check_golden(GOLDEN, canonical_postings(), FETCHED_AT)
 
 
 def test_golden_values_checked_by_hand() -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,13 +42,12 @@ from spiders.parsers.smartrecruiters import (
 )
 from spiders.smartrecruiters import SmartRecruitersSpider
 
-from .replay_helpers import crawl, event, events_of
+from .replay_helpers import check_golden, crawl, event, events_of
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 FIXTURE = DATA / "fixtures" / "smartrecruiters" / "hunt_ubisoft_postings_limit2.json"
 GOLDEN = DATA / "golden" / "smartrecruiters" / "hunt_ubisoft_postings_limit2.json"
 FETCHED_AT = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
-UPDATE = os.environ.get("JOBDELTA_UPDATE_GOLDEN") == "1"
 LIST_URL = "https://api.smartrecruiters.com/v1/companies/Ubisoft2/postings?limit=2&offset=0"
 RELIABILITY, CRM = "744000151912444", "744000151872065"
 
@@ -89,18 +87,9 @@ def constructed_detail(item: dict, job_text: str = "Vous rejoindrez l'équipe in
 # --------------------------------------------------------------------------- golden
 
 
-def canonical() -> list[dict]:
-    page = parse_listing(response(FIXTURE.read_bytes()), "ubisoft", "Ubisoft2")
-    return [normalize_posting(p, fetched_at=FETCHED_AT).to_dict() for p in page.postings]
-
-
 def test_golden() -> None:
-    output = canonical()
-    if UPDATE:
-        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
-        GOLDEN.write_text(json.dumps(output, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    assert GOLDEN.exists(), f"no golden file {GOLDEN}: run with JOBDELTA_UPDATE_GOLDEN=1"
-    assert output == json.loads(GOLDEN.read_text(encoding="utf-8"))
+    page = parse_listing(response(FIXTURE.read_bytes()), "ubisoft", "Ubisoft2")
+    check_golden(GOLDEN, page.postings, FETCHED_AT)
 
 
 def test_golden_values_checked_by_hand() -> None:
