@@ -26,8 +26,10 @@ from sqlalchemy import event
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from crawler.expiry import Policy  # noqa: E402
 from crawler.items import Posting  # noqa: E402
-from crawler.store import Outcome, Policy, RunRecorder, ensure_source, start_run  # noqa: E402
+from crawler.leases import ensure_source, start_run  # noqa: E402
+from crawler.recorder import Outcome, RunRecorder  # noqa: E402
 from db.engine import get_engine, session_factory  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 # Fields that never count as a change: when the item was fetched and the
@@ -115,24 +116,57 @@ class RawPage:
     sha256: str
 
 
+# Fields holding an ISO date or datetime: compared as instants, so the same
+# moment written in another UTC offset is no change.
+DATETIME_FIELDS = ("posted_at", "deadline")
+
+
+def as_instant(value: Any) -> Any:
+    """An ISO datetime with a UTC offset, rewritten in UTC (``17:00-05:00`` and
+    ``22:00Z`` are one instant); dates, naive datetimes and other values are
+    returned as they are."""
+    if not isinstance(value, str) or len(value) <= 10:
+        return value
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        return value
+    return moment.astimezone(UTC).isoformat()
+
+
+def _is_raw(key: str) -> bool:
+    return key == "raw" or key.endswith("_raw")
+
+
 def _canonical(value: Any) -> Any:
+    """A value with its raw text shadows dropped at every depth (``salary[].raw``
+    as well as ``salary_raw``), whole-number floats as integers, dicts in key
+    order and lists in a canonical order."""
     if isinstance(value, dict):
-        return {k: _canonical(v) for k, v in sorted(value.items())}
+        return {k: _canonical(v) for k, v in sorted(value.items()) if not _is_raw(k)}
     if isinstance(value, list):
         items = [_canonical(v) for v in value]
         return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
 def hashable_content(data: dict[str, Any]) -> dict[str, Any]:
-    """The part of a posting that defines its content: the normalized fields,
-    with list fields in a canonical order. Not part of it: the volatile
-    fields, the ``*_raw`` text the values were read from (stored, but a
-    reworded salary line that reads the same is no change), and a posted_at
-    resolved from relative text."""
-    content = {k: v for k, v in data.items() if k not in VOLATILE_FIELDS and not k.endswith("_raw")}
+    """The part of a posting that defines its content: the normalized values
+    only. Not part of it: the volatile fields, the raw text the values were
+    read from (``*_raw`` fields and the ``raw`` of every salary and location:
+    stored, but a reworded line that reads the same is no change), and a
+    posted_at resolved from relative text. Dates with a time compare as
+    instants, numbers by value."""
+    content = {k: v for k, v in data.items() if k not in VOLATILE_FIELDS}
     if data.get("posted_at_relative"):
         content.pop("posted_at", None)
+    for name in DATETIME_FIELDS:
+        if name in content:
+            content[name] = as_instant(content[name])
     return _canonical(content)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -28,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from db.vocab import EventKind, HealthState, PostingStatus, RunStatus, check_in
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -81,13 +84,16 @@ class Source(Base):
 
 class Run(Base):
     __tablename__ = "runs"
-    __table_args__ = (Index("ix_runs_source_started", "source_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_runs_source_started", "source_id", "started_at"),
+        CheckConstraint(check_in("status", RunStatus), name="status"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(20), default="running")
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.RUNNING)
     seen: Mapped[int] = mapped_column(Integer, default=0)
     new: Mapped[int] = mapped_column(Integer, default=0)
     changed: Mapped[int] = mapped_column(Integer, default=0)
@@ -106,12 +112,13 @@ class Posting(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "external_id", name="uq_postings_source_external"),
         Index("ix_postings_source_status", "source_id", "status"),
+        CheckConstraint(check_in("status", PostingStatus), name="status"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(10), default="open")  # open | expired
+    status: Mapped[str] = mapped_column(String(10), default=PostingStatus.OPEN)
     title: Mapped[str | None] = mapped_column(Text)
     # the page the posting was read from: a 404 there is evidence it is gone
     url: Mapped[str | None] = mapped_column(Text)
@@ -121,7 +128,7 @@ class Posting(Base):
     deadline: Mapped[str | None] = mapped_column(String(40))
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
-    last_seen_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_seen_run_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("runs.id", ondelete="SET NULL"))
     missing_runs: Mapped[int] = mapped_column(Integer, default=0)
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expired_reason: Mapped[str | None] = mapped_column(Text)
@@ -145,7 +152,7 @@ class Version(Base):
     valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime())
     content_hash: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    run_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("runs.id", ondelete="SET NULL"))
     raw_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -157,6 +164,7 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_at", "at"),
         Index("ix_events_source_at", "source_id", "at"),
+        CheckConstraint(check_in("kind", EventKind), name="kind"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -166,7 +174,7 @@ class Event(Base):
     external_id: Mapped[str | None] = mapped_column(String(500))
     title: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    run_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("runs.id", ondelete="SET NULL"))
     reason: Mapped[str] = mapped_column(Text)
     changes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
     posting: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
@@ -186,7 +194,55 @@ class RawResponse(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     body: Mapped[bytes] = mapped_column(LargeBinary)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    run_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("runs.id", ondelete="SET NULL"))
+
+
+class SourceHealth(Base):
+    """How a source is doing, for notices and for the count baseline.
+
+    ``pending`` holds a drop waiting to be confirmed: a run whose count fell
+    to half or less of the usual one (a shrink), or whose proof would have
+    expired too many postings at once (a storm). It keeps the usual count,
+    the runs that showed the drop and the postings missing (or proven gone)
+    from all of them; after ``confirm_runs`` such runs in a row, or
+    ``jobdelta accept``, those postings expire and the baseline restarts at
+    ``baseline_from``: runs started before it no longer make the usual count.
+    """
+
+    __tablename__ = "source_health"
+    __table_args__ = (CheckConstraint(check_in("state", HealthState), name="state"),)
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    state: Mapped[str] = mapped_column(String(20), default=HealthState.OK)
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when the state began
+    reason: Mapped[str | None] = mapped_column(Text)
+    failures_in_row: Mapped[int] = mapped_column(Integer, default=0)
+    pending: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_reason: Mapped[str | None] = mapped_column(Text)
+    baseline_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PageValidator(Base):
+    """What a page (one request: method, URL and body) last answered: its
+    ``ETag``/``Last-Modified`` and the body it gave, by the SHA-256 of a
+    stored raw response. The next run asks conditionally; a 304 is answered
+    with that stored body, so every worker on one database revalidates the
+    same way and nothing but the board's own 304 ever stands in for it."""
+
+    __tablename__ = "page_validators"
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # the request fingerprint
+    url: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    raw_sha256: Mapped[str] = mapped_column(ForeignKey("raw_responses.sha256", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("runs.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Role(Base):

@@ -14,8 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import main
+from crawler.expiry import Policy
 from crawler.items import Posting
-from crawler.store import Outcome, Policy, RunRecorder, ensure_source, start_run
+from crawler.leases import ensure_source, start_run
+from crawler.recorder import Outcome, RunRecorder
 
 from .conftest import ROOT
 

@@ -14,9 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import main
+from crawler.expiry import Policy
 from crawler.extract import extract
 from crawler.items import PUBLIC_FIELDS
-from crawler.store import Outcome, Policy, RunRecorder, ensure_source, start_run
+from crawler.leases import ensure_source, start_run
+from crawler.recorder import Outcome, RunRecorder
 
 DATA = Path(__file__).resolve().parent / "data"
 SEED = DATA / "seeds" / "004_7091c9251e9d39dd.txt"

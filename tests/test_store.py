@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from crawler.errors import LeaseHeld
+from crawler.expiry import Policy
 from crawler.items import Posting as Item
-from crawler.store import Outcome, Policy, RunRecorder, ensure_source, start_run
+from crawler.leases import ensure_source, start_run
+from crawler.recorder import Outcome, RunRecorder
 from db import queries
 from db.models import Event, Posting, Run, Source, Version
 
@@ -110,38 +112,40 @@ def test_list_order_and_volatile_fields_are_not_changes(sessions):
 
 
 def test_expired_only_after_n_complete_runs(sessions):
-    crawl(sessions, [item("1"), item("2")])
-    run, events = crawl(sessions, [item("1")])
-    assert events == [] and run.expired == 0
+    crawl(sessions, [item("1"), item("2"), item("3"), item("4")])
+    run, events = crawl(sessions, [item("1"), item("3"), item("4")])
+    assert events == [] and run.expired == 0 and run.status == "complete"
     # a partial run neither expires nor counts as a missing run
     run, events = crawl(sessions, [item("1")], outcome=Outcome(complete=False, errors=["HTTP 500 from page 2"]))
     assert run.status == "partial" and events == [] and "HTTP 500" in run.reason
     # a failed run changes nothing at all
     run, events = crawl(sessions, [], outcome=Outcome(complete=False, fatal="board could not be read: HTTP 503"))
     assert run.status == "failed" and events == []
-    run, events = crawl(sessions, [item("1")])
+    run, events = crawl(sessions, [item("1"), item("3"), item("4")])
     assert kinds(events) == [("expired", "2")]
     assert events[0]["reason"] == "expired: missing from 2 consecutive complete runs"
     assert events[0]["posting"]["title"] == "Role 2"
     # expiring again does not happen; the expired posting is not re-reported
-    _, events = crawl(sessions, [item("1")])
+    _, events = crawl(sessions, [item("1"), item("3"), item("4")])
     assert events == []
 
 
 def test_seen_again_resets_missing_count(sessions):
-    crawl(sessions, [item("1"), item("2")])
-    crawl(sessions, [item("1")])
-    crawl(sessions, [item("1"), item("2")])
-    _, events = crawl(sessions, [item("1")])
+    four = [item("1"), item("2"), item("3"), item("4")]
+    crawl(sessions, four)
+    crawl(sessions, four[:1] + four[2:])
+    crawl(sessions, four)
+    _, events = crawl(sessions, four[:1] + four[2:])
     assert events == []
 
 
 def test_reopened(sessions):
     pol = Policy(expire_after_runs=1)
-    crawl(sessions, [item("1"), item("2")], policy=pol)
-    _, events = crawl(sessions, [item("1")], policy=pol)
+    rest = [item("1"), item("3"), item("4")]
+    crawl(sessions, [*rest, item("2")], policy=pol)
+    _, events = crawl(sessions, rest, policy=pol)
     assert kinds(events) == [("expired", "2")]
-    _, events = crawl(sessions, [item("1"), item("2", title="Role 2 (reposted)")], policy=pol)
+    _, events = crawl(sessions, [*rest, item("2", title="Role 2 (reposted)")], policy=pol)
     assert kinds(events) == [("reopened", "2")]
     assert events[0]["reason"].startswith("reopened: seen again after expired: missing from 1 consecutive")
     assert [c["field"] for c in events[0]["changes"]] == ["title"]
@@ -307,18 +311,20 @@ def test_listing_vouches_for_unchanged_postings(sessions):
         with sessions() as s:
             return known, run, kinds(queries.changes(s, run_id=rid))
 
-    known, run, events = run_with([(item("1"), "fp1"), (item("2"), "fp2")])
-    assert known == {} and events == [("new", "1"), ("new", "2")]
-    known, run, events = run_with([(item("2", title="Role 2b"), "fp2b")], seen=["1"])
-    assert known == {"1": "fp1", "2": "fp2"}
-    assert run.seen == 2 and events == [("changed", "2")]
-    known, run, events = run_with([], seen=["1", "2"])
-    assert known == {"1": "fp1", "2": "fp2b"} and events == [] and run.seen == 2
-    known, run, events = run_with([], seen=["1"])
+    # "3" and "4" stay listed throughout, so dropping one posting is no collapse
+    known, run, events = run_with([(item("1"), "fp1"), (item("2"), "fp2"), (item("3"), "fp3"),
+                                   (item("4"), "fp4")])
+    assert known == {} and events == [("new", "1"), ("new", "2"), ("new", "3"), ("new", "4")]
+    known, run, events = run_with([(item("2", title="Role 2b"), "fp2b")], seen=["1", "3", "4"])
+    assert known == {"1": "fp1", "2": "fp2", "3": "fp3", "4": "fp4"}
+    assert run.seen == 4 and events == [("changed", "2")]
+    known, run, events = run_with([], seen=["1", "2", "3", "4"])
+    assert known["2"] == "fp2b" and events == [] and run.seen == 4
+    known, run, events = run_with([], seen=["1", "3", "4"])
     assert events == [("expired", "2")]
     # an expired posting cannot be vouched for: it needs its detail page
-    known, run, events = run_with([], seen=["1", "2"])
-    assert known == {"1": "fp1"} and events == [] and run.seen == 1
+    known, run, events = run_with([], seen=["1", "2", "3", "4"])
+    assert "2" not in known and events == [] and run.seen == 3
 
 
 def test_reworded_raw_text_that_reads_the_same_is_no_change(sessions):

@@ -1,0 +1,132 @@
+"""Source health: how a source is doing, and a drop waiting to be confirmed.
+
+A run that is suspicious (its count fell to half or less of the usual, or
+its proof would expire too many postings at once) expires nothing; the drop
+is kept in the source's health record as *pending*: the usual count, the
+runs that showed it, and the postings missing (or proven gone) in every one
+of them. A board that really shrank stays at its new level: after
+``confirm_runs`` such runs in a row the drop is confirmed and those postings
+expire, with a reason that says so; ``jobdelta accept SOURCE`` confirms at
+once (:func:`accept`). A complete run at the usual level clears the drop.
+
+The record also says since when a source is suspicious or failing and how
+many runs failed in a row, for source-health notices.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crawler.errors import JobdeltaError, NotFound
+from crawler.expiry import expire
+from db.models import Run, Source, SourceHealth
+from db.vocab import HealthState, RunStatus
+
+SHRINK = "shrink"  # the count fell
+STORM = "storm"  # proof against too many postings at once
+
+
+def load(session: Session, source_id: int, now: datetime) -> SourceHealth:
+    """The source's health record, created when missing."""
+    health = session.get(SourceHealth, source_id)
+    if health is None:
+        health = SourceHealth(source_id=source_id, state=HealthState.OK, failures_in_row=0,
+                              updated_at=now)
+        session.add(health)
+        session.flush()
+    return health
+
+
+def note_drop(health: SourceHealth, kind: str, run: Run, usual: float | None, seen: int,
+              open_count: int, postings: dict[int, str]) -> dict[str, Any]:
+    """Add a suspicious run to the pending drop (a new one when the kind
+    changed) and return it. ``postings``: id -> what this run had against
+    it; the pending set keeps those against which every run of the drop
+    had something."""
+    pending = dict(health.pending or {})
+    if pending.get("kind") != kind:
+        pending = {"kind": kind, "usual": usual, "open": open_count, "runs": [],
+                   "first_started": run.started_at.isoformat(), "postings": {}}
+        kept = {str(pid): reason for pid, reason in postings.items()}
+    else:
+        kept = {pid: reason for pid, reason in pending["postings"].items()
+                if int(pid) in postings}
+    pending["runs"] = [*pending["runs"], run.id]
+    pending["seen"] = seen
+    pending["postings"] = kept
+    health.pending = pending
+    return pending
+
+
+def describe(pending: dict[str, Any]) -> str:
+    """What the drop is, in words: 'board shrank from 10 to 4 postings' or
+    'proof against 10 of 10 open postings at once'."""
+    if pending["kind"] == SHRINK:
+        return f"board shrank from {pending['usual']:g} to {pending['seen']} postings"
+    return f"proof against {len(pending['postings'])} of {pending['open']} open postings at once"
+
+
+def confirmed_reasons(pending: dict[str, Any], how: str) -> dict[int, str]:
+    """The expiry reason of every posting of a confirmed drop."""
+    n = len(pending["runs"])
+    what = describe(pending)
+    out: dict[int, str] = {}
+    for pid, reason in pending["postings"].items():
+        if pending["kind"] == SHRINK:
+            out[int(pid)] = f"expired: missing from {n} complete run{'s' if n != 1 else ''}; {what}, {how}"
+        else:
+            out[int(pid)] = f"{reason}; {how} ({what})"
+    return out
+
+
+def confirm(health: SourceHealth, now: datetime, reason: str, baseline_from: datetime) -> None:
+    """The drop is real: the board's count restarts from ``baseline_from``."""
+    health.pending = None
+    health.confirmed_at = now
+    health.confirmed_reason = reason
+    health.baseline_from = baseline_from
+
+
+def record(health: SourceHealth, status: str, reason: str | None, now: datetime) -> None:
+    """Move the source's state after a run of this status."""
+    health.updated_at = now
+    if status == RunStatus.ABORTED:
+        return
+    if status == RunStatus.FAILED:
+        health.failures_in_row = (health.failures_in_row or 0) + 1
+        state = HealthState.FAILING
+    else:
+        health.failures_in_row = 0
+        state = HealthState.SUSPICIOUS if health.pending else HealthState.OK
+    if state != health.state:
+        health.since = now if state != HealthState.OK else None
+    health.state = state
+    health.reason = reason if state != HealthState.OK else None
+
+
+def accept(session: Session, source_name: str, now: datetime) -> tuple[str, int]:
+    """Confirm a source's pending drop now (``jobdelta accept``): the
+    postings it holds expire and the count restarts from here. Refused
+    while a run of the source holds its lease. Returns what was accepted and
+    how many postings expired."""
+    source = session.scalar(select(Source).where(Source.name == source_name).with_for_update())
+    if source is None:
+        raise NotFound(f"no source {source_name!r} in the database (has it been crawled?)")
+    if source.lease_holder is not None and source.lease_expires_at and source.lease_expires_at > now:
+        raise JobdeltaError(f"source {source_name!r} is being crawled by {source.lease_holder}; "
+                            f"accept once that run has finished")
+    health = session.get(SourceHealth, source.id)
+    if health is None or not health.pending:
+        raise JobdeltaError(f"source {source_name!r} has no drop waiting to be confirmed")
+    pending = health.pending
+    n = len(pending["runs"])
+    how = f"accepted with jobdelta accept after {n} run{'s' if n != 1 else ''}"
+    expired = expire(session, source.id, pending["runs"][-1], confirmed_reasons(pending, how), now)
+    what = describe(pending)
+    confirm(health, now, f"{what}, {how}", now)
+    record(health, RunStatus.COMPLETE, None, now)
+    return what, len(expired)
