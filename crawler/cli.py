@@ -134,7 +134,7 @@ def crawl(ctx: click.Context, sources: tuple[str, ...], jobs: int, verbose: bool
     Example:
       jobdelta crawl acme acme-careers --jobs 2
     """
-    from crawler.runner import run_sources
+    from crawler.runner import exit_status, run_sources
     from db.migrate import upgrade
 
     cfg = _config(ctx, required=True)
@@ -148,8 +148,9 @@ def crawl(ctx: click.Context, sources: tuple[str, ...], jobs: int, verbose: bool
     rows = [vars(r) for r in results]
     output.write(rows, "table", sys.stdout,
                  ["source", "run_id", "status", "seen", "new", "changed", "expired", "reopened", "reason"])
-    if any(r.status == "failed" for r in results):
-        ctx.exit(1)
+    status = exit_status(results)  # 1 when any failed; 130/143 when SIGINT/SIGTERM stopped them
+    if status:
+        ctx.exit(status)
 
 
 @main.command()
@@ -323,6 +324,33 @@ def runs(ctx: click.Context, source: tuple[str, ...], limit: int, fmt: str) -> N
         rows = queries.runs(session, _sources(source), limit)
     output.write(rows, fmt, sys.stdout,
                  ["id", "source", "started_at", "status", "seen", "new", "changed", "expired", "reason"])
+
+
+@main.command()
+@click.argument("source")
+@click.pass_context
+def accept(ctx: click.Context, source: str) -> None:
+    """Confirm now that SOURCE really shrank.
+
+    A run whose count falls to half or less of the usual one (or whose
+    proof would expire too many postings at once) is suspicious and expires
+    nothing; after `confirm_runs` such runs in a row the drop is confirmed
+    on its own. `accept` confirms it at once: the postings missing from all
+    of those runs expire (each event's reason says it was accepted) and the
+    usual count starts again from the board's new size. Refused while a run
+    of SOURCE is in progress, or when it has no drop waiting.
+
+    \b
+    Example:
+      jobdelta accept acme
+    """
+    from crawler.health import accept as accept_drop
+    from crawler.leases import utcnow
+
+    cfg = _config(ctx)
+    with _session(cfg) as session, session.begin():
+        what, expired = accept_drop(session, source, utcnow())
+    click.echo(f"{source}: accepted ({what}); {expired} posting{'s' if expired != 1 else ''} expired")
 
 
 @main.command()

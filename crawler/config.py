@@ -13,6 +13,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -41,6 +42,7 @@ class DefaultsConfig(_Strict):
     expire_on_deadline: bool = True
     suspicious_drop: float = Field(0.5, gt=0, lt=1, description="a count drop beyond this share of recent runs is suspicious")
     suspicious_window: int = Field(5, ge=1, description="recent complete or partial runs the count is compared with")
+    confirm_runs: int = Field(3, ge=1, description="suspicious runs in a row at one level that confirm a drop")
     user_agent: str = "jobdelta/0.1 (+https://github.com/jobdelta/jobdelta; job board watcher)"
     obey_robots: bool = True
     download_delay: float = Field(0.5, ge=0, description="seconds between requests to one domain")
@@ -77,6 +79,24 @@ class SourceConfig(BaseModel):
         if value is not None:
             parse_schedule(value)
         return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        """An http(s) address with a host (and optionally a port and a path
+        prefix): anything else would fail only when the crawl starts."""
+        if value is None:
+            return value
+        try:
+            parts = urlsplit(value.strip())
+            parts.port  # noqa: B018 -- raises ValueError for a port out of range
+        except ValueError:
+            parts = None
+        if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+                or parts.query or parts.fragment):
+            raise ValueError(f"must be an http:// or https:// address with a host "
+                             f"(like https://boards-api.greenhouse.io), got {value!r}")
+        return value.strip()
 
     @property
     def params(self) -> dict[str, Any]:

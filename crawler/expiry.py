@@ -61,17 +61,17 @@ def event_row(kind: str, source_id: int, run_id: int | None, posting_id: int, da
 
 
 def usual_count(session: Session, source_id: int, run_id: int, window: int,
-                baseline_from: datetime | None) -> float | None:
+                baseline_after_run: int | None) -> float | None:
     """The count a run is compared with: the median of the recent complete
     runs, raised (never lowered) by what recent partial runs saw, since a
     partial run's count is only a floor of the board's size. Suspicious runs
-    never count, or a collapse would soon pass for the new normal; runs
-    before ``baseline_from`` (a confirmed drop) no longer do either."""
+    never count, or a collapse would soon pass for the new normal; runs up
+    to ``baseline_after_run`` (before a confirmed drop) no longer do either."""
     q = (select(Run.status, Run.seen)
          .where(Run.source_id == source_id, Run.id != run_id,
                 Run.status.in_((RunStatus.COMPLETE, RunStatus.PARTIAL))))
-    if baseline_from is not None:
-        q = q.where(Run.started_at >= baseline_from)
+    if baseline_after_run is not None:
+        q = q.where(Run.id > baseline_after_run)
     recent = session.execute(q.order_by(Run.started_at.desc(), Run.id.desc()).limit(window)).all()
     complete = [seen for status, seen in recent if status == RunStatus.COMPLETE]
     floors = [seen for status, seen in recent if status == RunStatus.PARTIAL]

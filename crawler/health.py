@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crawler.errors import JobdeltaError, NotFound
@@ -83,12 +83,13 @@ def confirmed_reasons(pending: dict[str, Any], how: str) -> dict[int, str]:
     return out
 
 
-def confirm(health: SourceHealth, now: datetime, reason: str, baseline_from: datetime) -> None:
-    """The drop is real: the board's count restarts from ``baseline_from``."""
+def confirm(health: SourceHealth, now: datetime, reason: str, baseline_after_run: int | None) -> None:
+    """The drop is real: the board's usual count is made of the runs after
+    ``baseline_after_run`` only."""
     health.pending = None
     health.confirmed_at = now
     health.confirmed_reason = reason
-    health.baseline_from = baseline_from
+    health.baseline_after_run = baseline_after_run
 
 
 def record(health: SourceHealth, status: str, reason: str | None, now: datetime) -> None:
@@ -127,6 +128,7 @@ def accept(session: Session, source_name: str, now: datetime) -> tuple[str, int]
     how = f"accepted with jobdelta accept after {n} run{'s' if n != 1 else ''}"
     expired = expire(session, source.id, pending["runs"][-1], confirmed_reasons(pending, how), now)
     what = describe(pending)
-    confirm(health, now, f"{what}, {how}", now)
+    latest = session.scalar(select(func.max(Run.id)).where(Run.source_id == source.id))
+    confirm(health, now, f"{what}, {how}", latest)
     record(health, RunStatus.COMPLETE, None, now)
     return what, len(expired)

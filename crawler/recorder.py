@@ -118,6 +118,7 @@ class RunRecorder:
         self._items: dict[str, dict[str, Any]] = {}
         self._raw: dict[str, RawPage] = {}
         self._validators: dict[str, tuple[str, Validator]] = {}
+        self._damaged: set[str] = set()  # stored bodies that failed their SHA-256 check
         self._gone: list[tuple[str | None, str | None, str]] = []
         self._seen_ids: set[str] = set()
         self._to_link: list[int] = []  # postings added or changed: linked to roles in finish
@@ -199,20 +200,25 @@ class RunRecorder:
         self.add_raw(page)
         self._validators[key] = (url, Validator(etag, last_modified, page.sha256))
 
-    def stored_body(self, sha256: str) -> bytes | None:
-        """A stored response body, checked against its SHA-256; None when it is
-        missing or does not match (the page is then fetched whole)."""
+    def stored_body(self, sha256: str) -> tuple[bytes, str | None] | None:
+        """A stored response body and its content type, the body checked
+        against its SHA-256; None when it is missing or does not match (the
+        page is then fetched whole)."""
         if sha256 in self._raw:
-            return self._raw[sha256].body
+            return self._raw[sha256].body, self._raw[sha256].content_type
         with self.sessions() as session:
-            blob = session.scalar(select(RawResponse.body).where(RawResponse.sha256 == sha256))
-        if blob is None:
+            row = session.execute(select(RawResponse.body, RawResponse.content_type)
+                                  .where(RawResponse.sha256 == sha256)).first()
+        if row is None:
             return None
         try:
-            body = zlib.decompress(blob)
+            body = zlib.decompress(row.body)
         except zlib.error:
+            body = None
+        if body is None or hashlib.sha256(body).hexdigest() != sha256:
+            self._damaged.add(sha256)  # rewritten when the page is fetched whole again
             return None
-        return body if hashlib.sha256(body).hexdigest() == sha256 else None
+        return body, row.content_type
 
     def forget_validator(self, key: str) -> None:
         self._page_validators.pop(key, None)
@@ -289,6 +295,12 @@ class RunRecorder:
             return
         have = set(session.scalars(select(RawResponse.sha256)
                                    .where(RawResponse.sha256.in_(list(self._raw)))))
+        for sha in have & self._damaged:
+            page = self._raw[sha]
+            session.execute(update(RawResponse).where(RawResponse.sha256 == sha).values(
+                body=zlib.compress(page.body, 6), size=len(page.body), fetched_at=now,
+                run_id=self.run_id))
+            self._damaged.discard(sha)
         rows = [
             {"sha256": p.sha256, "url": p.url, "status": p.status,
              "content_type": (p.content_type or "")[:_MAX_CONTENT_TYPE] or None,
@@ -490,10 +502,12 @@ class RunRecorder:
                        if cur.status == PostingStatus.OPEN}
         proof = expiry.proven_gone(session, self.source_id, self._gone, open_by_ext, self._seen_ids)
         usual = expiry.usual_count(session, self.source_id, self.run_id, p.suspicious_window,
-                                   state.baseline_from) if complete else None
+                                   state.baseline_after_run) if complete else None
 
         drop: tuple[str, dict[int, str]] | None = None
-        if complete and expiry.count_collapsed(seen, usual, p.suspicious_drop):
+        # a posting proven gone was still accounted for by the board: its
+        # proof is judged on its own (a storm), not as a fall in the count
+        if complete and expiry.count_collapsed(seen + len(proof), usual, p.suspicious_drop):
             not_seen = expiry.not_seen_in(session, self.source_id, self.run_id)
             drop = (health.SHRINK, {pid: "missing" for pid in not_seen})
         elif expiry.proof_storm(len(proof), len(open_now), p.suspicious_drop):
@@ -516,7 +530,7 @@ class RunRecorder:
                     f"the drop, or `jobdelta accept {name}`)")
             how = f"confirmed over {n} runs"
             confirmed = health.confirmed_reasons(pending, how)
-            baseline = run.started_at if kind == health.SHRINK else state.baseline_from
+            baseline = run.id - 1 if kind == health.SHRINK else state.baseline_after_run
             health.confirm(state, now, f"{what}, {how}", baseline)
             self._expire(session, confirmed, now)
             proof = {pid: r for pid, r in proof.items() if pid not in confirmed}

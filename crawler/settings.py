@@ -31,16 +31,22 @@ RETRY_AFTER_MAX = 300.0  # seconds; a longer Retry-After gives the request up in
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.retry.BackoffRetryMiddleware": 550,
+    # after decompression (590), before retries (550): sees bodies as parsed
+    "crawler.middlewares.conditional.ConditionalRequestMiddleware": 580,
 }
 
-# Conditional requests: every run revalidates with ETag /
-# Last-Modified, so an unchanged board answers 304 and costs almost nothing.
-HTTPCACHE_ENABLED = True
-HTTPCACHE_POLICY = "crawler.httpcache.RevalidatePolicy"
-HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
-HTTPCACHE_DIR = ".jobdelta/httpcache"  # relative paths are under the working directory
-HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 401, 403, 404, 410, 429, 500, 502, 503, 504]
-HTTPCACHE_GZIP = True
+# Walls (bot checks, login pages) are checked in every response before a
+# spider reads it, error pages too.
+SPIDER_MIDDLEWARES = {
+    "crawler.middlewares.walls.WallMiddleware": 40,  # order: before HttpErrorMiddleware (50)
+}
+
+# Conditional requests: every run revalidates with the ETag / Last-Modified
+# kept in the database (crawler.middlewares.conditional), so an unchanged page
+# answers 304 and is read from its stored body. Scrapy's file cache is off:
+# it would answer a failed request with a stale copy.
+HTTPCACHE_ENABLED = False
+JOBDELTA_CONDITIONAL_ENABLED = True
 
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False

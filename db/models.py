@@ -205,8 +205,8 @@ class SourceHealth(Base):
     expired too many postings at once (a storm). It keeps the usual count,
     the runs that showed the drop and the postings missing (or proven gone)
     from all of them; after ``confirm_runs`` such runs in a row, or
-    ``jobdelta accept``, those postings expire and the baseline restarts at
-    ``baseline_from``: runs started before it no longer make the usual count.
+    ``jobdelta accept``, those postings expire and the baseline restarts:
+    runs up to ``baseline_after_run`` no longer make the usual count.
     """
 
     __tablename__ = "source_health"
@@ -221,7 +221,8 @@ class SourceHealth(Base):
     pending: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     confirmed_reason: Mapped[str | None] = mapped_column(Text)
-    baseline_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the usual count is made of this source's runs after this one only
+    baseline_after_run: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -34,7 +34,7 @@ def upgrade() -> None:
     sa.Column('pending', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('confirmed_at', db.models.UTCDateTime(), nullable=True),
     sa.Column('confirmed_reason', sa.Text(), nullable=True),
-    sa.Column('baseline_from', db.models.UTCDateTime(), nullable=True),
+    sa.Column('baseline_after_run', sa.BigInteger(), nullable=True),
     sa.Column('updated_at', db.models.UTCDateTime(), nullable=False),
     sa.CheckConstraint("state IN ('ok', 'suspicious', 'failing')", name=op.f('ck_source_health_state')),
     sa.ForeignKeyConstraint(['source_id'], ['sources.id'], name=op.f('fk_source_health_source_id_sources'), ondelete='CASCADE'),
