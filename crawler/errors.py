@@ -28,3 +28,14 @@ class LeaseHeld(JobdeltaError):
 
 class NotFound(JobdeltaError):
     """A posting, source or run named on the command line does not exist."""
+
+
+class Walled(JobdeltaError):
+    """A wall (bot check, WAF or login page) answered instead of a board page.
+
+    Raised by :mod:`crawler.middlewares.walls` into the request's errback
+    once the run was failed with ``reason``; errbacks ignore it."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
