@@ -17,7 +17,7 @@ import click
 
 from crawler import output
 from crawler.config import STARTER_CONFIG, Config, config_path, load_config
-from crawler.errors import ConfigError, JobdeltaError
+from crawler.errors import ConfigError, JobdeltaError, NotFound
 
 _AGO = re.compile(r"^(\d+)\s*(m|h|d|w)$")
 EVENT_KINDS = ("new", "changed", "expired", "reopened", "closing")
@@ -289,6 +289,8 @@ def history(ctx: click.Context, posting: str, fmt: str) -> None:
     cfg = _config(ctx)
     with _session(cfg) as session:
         versions = queries.history(session, source, external_id)
+        if versions is None:
+            raise NotFound(f"no posting {source}:{external_id}")
     if fmt != "table":
         output.write(versions, fmt, sys.stdout, [])
         return

@@ -2,7 +2,8 @@
 and roles (one job seen as postings on several boards).
 
 Each function takes a session and returns plain dicts in the public field
-names of DESIGN.md; none opens or commits a session.
+names of DESIGN.md; none opens or commits a session. Diffs are read as the
+events stored them, never recomputed here: the stored event is the truth.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from crawler.changes import field_changes
-from crawler.errors import NotFound
 from db.models import Event, Posting, Role, RoleLink, Run, Source, Version
+from db.vocab import EventKind
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -85,28 +85,29 @@ def postings_at(session: Session, at: datetime, sources: list[str] | None = None
         yield _posting_row(version, name, "open" if is_open else "expired")
 
 
-def find_posting(session: Session, source: str, external_id: str) -> Posting:
-    posting = session.scalar(select(Posting).join(Source, Source.id == Posting.source_id)
-                             .where(Source.name == source, Posting.external_id == external_id))
-    if posting is None:
-        raise NotFound(f"no posting {source}:{external_id}")
-    return posting
+def find_posting(session: Session, source: str, external_id: str) -> Posting | None:
+    return session.scalar(select(Posting).join(Source, Source.id == Posting.source_id)
+                          .where(Source.name == source, Posting.external_id == external_id))
 
 
-def history(session: Session, source: str, external_id: str) -> list[dict[str, Any]]:
+def history(session: Session, source: str, external_id: str) -> list[dict[str, Any]] | None:
     """Every version of one posting, oldest first, each with its validity and
-    the field-level diff to the version before."""
+    the field-level diff to the version before (the ``changes`` of the
+    changed or reopened event that opened it); None when there is no such
+    posting."""
     posting = find_posting(session, source, external_id)
+    if posting is None:
+        return None
     versions = session.scalars(select(Version).where(Version.posting_id == posting.id)
                                .order_by(Version.version)).all()
-    out: list[dict[str, Any]] = []
-    previous: dict[str, Any] | None = None
-    for v in versions:
-        out.append({"version": v.version, "valid_from": _iso(v.valid_from), "valid_to": _iso(v.valid_to),
-                    "content_hash": v.content_hash, "posting": v.data,
-                    "changes": field_changes(previous, v.data) if previous is not None else None})
-        previous = v.data
-    return out
+    diffs = dict(session.execute(
+        select(Event.at, Event.changes).where(
+            Event.posting_id == posting.id,
+            Event.kind.in_((EventKind.CHANGED, EventKind.REOPENED)))).all())
+    return [{"version": v.version, "valid_from": _iso(v.valid_from), "valid_to": _iso(v.valid_to),
+             "content_hash": v.content_hash, "posting": v.data,
+             "changes": (diffs.get(v.valid_from) or []) if v.version > 1 else None}
+            for v in versions]
 
 
 def run_dict(run: Run, source: str) -> dict[str, Any]:
