@@ -6,8 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
-    JOBDELTA_CONFIG=/data/jobdelta.toml \
-    JOBDELTA_CACHE_DIR=/data/httpcache
+    JOBDELTA_CONFIG=/data/jobdelta.toml
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends chromium ca-certificates \
