@@ -338,9 +338,13 @@ def test_reworded_raw_text_that_reads_the_same_is_no_change(sessions):
 
 def test_racing_first_runs_of_a_new_source_give_one_run(db_url, sessions):
     """Two processes start the first run of a source nobody crawled yet: the
-    second waits on the first's new row, tries again, and meets its lease."""
+    second blocks on the first's uncommitted row, tries again once it is
+    committed, and meets its lease. No sleeps: the test waits until the
+    second's INSERT has been sent and has not returned (it is blocked on
+    the first's row), then commits the first."""
     import threading
-    import time
+
+    from sqlalchemy import event
 
     from crawler.config import config_from_dict
     from crawler.runner import _open_run
@@ -351,8 +355,23 @@ def test_racing_first_runs_of_a_new_source_give_one_run(db_url, sessions):
     first.begin()
     start_run(first, ensure_source(first, "acme", "greenhouse", {"token": "acme"}), 60)
     outcome: dict[str, str] = {}
+    sent, returned = threading.Event(), threading.Event()
+    racer: list[int] = []
+
+    def before(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if threading.get_ident() in racer and statement.lstrip().upper().startswith("INSERT INTO SOURCES"):
+            sent.set()
+
+    def after(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if threading.get_ident() in racer and statement.lstrip().upper().startswith("INSERT INTO SOURCES"):
+            returned.set()
+
+    engine = sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
 
     def second() -> None:
+        racer.append(threading.get_ident())
         try:
             _open_run(sessions, cfg, cfg.source("acme"), 60)
             outcome["second"] = "opened a run"
@@ -360,11 +379,17 @@ def test_racing_first_runs_of_a_new_source_give_one_run(db_url, sessions):
             outcome["second"] = "refused by the lease"
 
     thread = threading.Thread(target=second)
-    thread.start()
-    time.sleep(1.0)  # the second is now waiting on the first's uncommitted row
-    first.commit()
-    first.close()
-    thread.join(60)
+    try:
+        thread.start()
+        assert sent.wait(60), "the second never tried to create the source"
+        blocked = not returned.is_set()  # sent, and still waiting on the first's row
+        first.commit()
+        first.close()
+        thread.join(60)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+    assert blocked, "the second's INSERT returned before the first committed: no race was tested"
     assert outcome == {"second": "refused by the lease"}
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Source)) == 1
