@@ -44,6 +44,7 @@ class Policy:
     suspicious_drop: float = 0.5
     suspicious_window: int = 5
     confirm_runs: int = 3
+    health_after: int = 3  # failed runs in a row before a "failing" health notice
     lease_seconds: int = 300
 
 

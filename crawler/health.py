@@ -9,8 +9,13 @@ of them. A board that really shrank stays at its new level: after
 expire, with a reason that says so; ``jobdelta accept SOURCE`` confirms at
 once (:func:`accept`). A complete run at the usual level clears the drop.
 
-The record also says since when a source is suspicious or failing and how
-many runs failed in a row, for source-health notices.
+The record also says since when a source is suspicious or failing, how
+many runs failed in a row, and which problems are going on. Each problem
+gives one notice when it starts and one when it ends (:func:`record`),
+never one per run: ``failing`` after ``health_after`` failed runs in a row,
+``blocked`` by a wall, ``suspicious`` while a drop waits, ``coverage_lost``
+when a field every posting had is gone from all of them (a broken parser),
+and a one-off ``shrink_confirmed``.
 """
 
 from __future__ import annotations
@@ -23,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from crawler.errors import JobdeltaError, NotFound
 from crawler.expiry import expire
-from db.models import Run, Source, SourceHealth
-from db.vocab import HealthState, RunStatus
+from db.models import HealthNotice, Run, Source, SourceHealth
+from db.vocab import HealthProblem, HealthState, NoticeState, RunStatus
 
 SHRINK = "shrink"  # the count fell
 STORM = "storm"  # proof against too many postings at once
@@ -92,21 +97,83 @@ def confirm(health: SourceHealth, now: datetime, reason: str, baseline_after_run
     health.baseline_after_run = baseline_after_run
 
 
-def record(health: SourceHealth, status: str, reason: str | None, now: datetime) -> None:
-    """Move the source's state after a run of this status."""
+def record(health: SourceHealth, status: str, reason: str | None, now: datetime,
+           run_id: int | None = None, health_after: int = 3, confirmed: str | None = None,
+           coverage: dict[str, bool] | None = None) -> list[dict[str, Any]]:
+    """Move the source's state after a run of this status, and return the
+    health notices this run starts or ends (rows for ``health_notices``).
+
+    ``confirmed``: the reason of a drop this run confirmed. ``coverage``:
+    field -> True when its coverage fell to zero in this run, False when it
+    is back (fields not named are left as they are)."""
     health.updated_at = now
     if status == RunStatus.ABORTED:
-        return
+        return []
+    problems = dict(health.problems or {})
+    notices: list[dict[str, Any]] = []
+
+    def start(key: str, problem: str, why: str) -> None:
+        if key not in problems:
+            problems[key] = now.isoformat()
+            notices.append(_notice(health, problem, NoticeState.STARTED, why, now, run_id))
+
+    def end(key: str, problem: str, why: str) -> None:
+        if problems.pop(key, None) is not None:
+            notices.append(_notice(health, problem, NoticeState.RECOVERED, why, now, run_id))
+
     if status == RunStatus.FAILED:
         health.failures_in_row = (health.failures_in_row or 0) + 1
         state = HealthState.FAILING
+        if (reason or "").startswith("blocked:"):
+            start(HealthProblem.BLOCKED, HealthProblem.BLOCKED, reason or "blocked")
+        if health.failures_in_row >= health_after:
+            start(HealthProblem.FAILING, HealthProblem.FAILING,
+                  f"{health.failures_in_row} runs in a row failed; the last: {reason}")
     else:
+        ran = f"a {status} run read the board again"
+        end(HealthProblem.FAILING, HealthProblem.FAILING, ran)
+        end(HealthProblem.BLOCKED, HealthProblem.BLOCKED, ran)
         health.failures_in_row = 0
         state = HealthState.SUSPICIOUS if health.pending else HealthState.OK
+        if health.pending:
+            start(HealthProblem.SUSPICIOUS, HealthProblem.SUSPICIOUS, reason or "suspicious run")
+        else:
+            end(HealthProblem.SUSPICIOUS, HealthProblem.SUSPICIOUS,
+                confirmed or "the board is back at its usual count")
+        for field_name, lost in (coverage or {}).items():
+            key = f"{HealthProblem.COVERAGE_LOST}:{field_name}"
+            if lost:
+                start(key, HealthProblem.COVERAGE_LOST,
+                      f"no posting has {field_name} any more, though the board's postings had it "
+                      f"(a changed page layout or a broken parser?)")
+            else:
+                end(key, HealthProblem.COVERAGE_LOST, f"postings have {field_name} again")
+    if confirmed:
+        notices.append(_notice(health, HealthProblem.SHRINK_CONFIRMED, NoticeState.STARTED, confirmed,
+                               now, run_id))
     if state != health.state:
         health.since = now if state != HealthState.OK else None
     health.state = state
     health.reason = reason if state != HealthState.OK else None
+    health.problems = problems or None
+    return notices
+
+
+def _notice(health: SourceHealth, problem: str, state: str, reason: str, now: datetime,
+            run_id: int | None) -> dict[str, Any]:
+    return {"source_id": health.source_id, "problem": problem, "state": state, "at": now,
+            "reason": reason[:2000], "run_id": run_id}
+
+
+def write_notices(session: Session, notices: list[dict[str, Any]]) -> list[int]:
+    """Insert notices; returns their ids, in order."""
+    ids = []
+    for row in notices:
+        notice = HealthNotice(**row)
+        session.add(notice)
+        session.flush()
+        ids.append(notice.id)
+    return ids
 
 
 def accept(session: Session, source_name: str, now: datetime) -> tuple[str, int]:
@@ -130,5 +197,15 @@ def accept(session: Session, source_name: str, now: datetime) -> tuple[str, int]
     what = describe(pending)
     latest = session.scalar(select(func.max(Run.id)).where(Run.source_id == source.id))
     confirm(health, now, f"{what}, {how}", latest)
-    record(health, RunStatus.COMPLETE, None, now)
+    problems = dict(health.problems or {})
+    notices = [_notice(health, HealthProblem.SHRINK_CONFIRMED, NoticeState.STARTED, f"{what}, {how}",
+                       now, None)]
+    if problems.pop(HealthProblem.SUSPICIOUS, None) is not None:
+        notices.insert(0, _notice(health, HealthProblem.SUSPICIOUS, NoticeState.RECOVERED,
+                                  f"{what}, {how}", now, None))
+    health.problems = problems or None
+    if health.state == HealthState.SUSPICIOUS:
+        health.state, health.since, health.reason = HealthState.OK, None, None
+    health.updated_at = now
+    write_notices(session, notices)
     return what, len(expired)

@@ -18,10 +18,10 @@ import copy
 import hashlib
 import logging
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError, StatementError
@@ -45,7 +45,17 @@ from db.models import (
 )
 from db.vocab import EventKind, PostingStatus, RunStatus
 
+if TYPE_CHECKING:
+    from crawler.alerts.filters import Subscription
+
 log = logging.getLogger(__name__)
+
+# fields whose coverage is watched: when every posting of a board had one
+# and a run finds it on none, the parser (or the page layout) broke
+COVERAGE_FIELDS = ("company", "locations", "salary", "deadline", "description", "posted_at",
+                   "employment_type", "workplace_type")
+_COVERAGE_MIN_POSTINGS = 5  # runs that read fewer postings say nothing of coverage
+_COVERAGE_USUAL = 0.8  # "the board's postings had it": at least this share last time
 
 # the longest external id the database keeps; a longer one is shortened
 # to a stable, unique form (its start, a marker and its hash)
@@ -105,13 +115,18 @@ class RunRecorder:
 
     def __init__(self, sessions: sessionmaker[Session], source_id: int, run_id: int,
                  policy: Policy, batch_size: int = 500,
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] = utcnow,
+                 subscriptions: Sequence[Subscription] = ()):
         self.sessions = sessions
         self.source_id = source_id
         self.run_id = run_id
         self.policy = policy
         self.batch_size = batch_size
         self.clock = clock
+        # every event and health notice this run writes gets its deliveries
+        # (the outbox) in the same transaction
+        self.subscriptions = tuple(subscriptions)
+        self._event_mark = 0  # the last event id of this run already enqueued
         self.counts = {"seen": 0, "new": 0, "changed": 0, "reopened": 0, "expired": 0,
                        "unchanged": 0, "duplicates": 0, "ids_shortened": 0, "refused": 0}
         self.errors: list[str] = []  # items the database refused: the run is partial
@@ -122,6 +137,8 @@ class RunRecorder:
         self._gone: list[tuple[str | None, str | None, str]] = []
         self._seen_ids: set[str] = set()
         self._to_link: list[int] = []  # postings added or changed: linked to roles in finish
+        self._coverage = dict.fromkeys(COVERAGE_FIELDS, 0)
+        self._coverage["postings"] = 0  # postings read (not only vouched for by a listing)
         with sessions() as session:
             self._current = self._load_current(session)
             self._page_validators = {
@@ -266,7 +283,7 @@ class RunRecorder:
 
     def _transaction(self, items: dict[str, dict[str, Any]], write_pages: bool) -> None:
         """One transaction; on failure the recorder's own state is as before."""
-        saved_counts = dict(self.counts)
+        saved_counts, saved_coverage, saved_mark = dict(self.counts), dict(self._coverage), self._event_mark
         saved_link = len(self._to_link)
         saved_current = {ext: copy.copy(self._current[ext]) for ext in items if ext in self._current}
         now = self.clock()
@@ -276,12 +293,13 @@ class RunRecorder:
                     self._write_raw(session, now)
                     self._write_validators(session, now)
                 self._write_items(session, items, now)
+                self._enqueue_events(session, now)
                 heartbeat(session, self.source_id, self.run_id, self.policy.lease_seconds)
                 session.execute(update(Run).where(Run.id == self.run_id).values(
                     seen=self.counts["seen"], new=self.counts["new"],
                     changed=self.counts["changed"], reopened=self.counts["reopened"]))
         except SQLAlchemyError:
-            self.counts = saved_counts
+            self.counts, self._coverage, self._event_mark = saved_counts, saved_coverage, saved_mark
             del self._to_link[saved_link:]
             for ext in items:
                 if ext in saved_current:
@@ -339,6 +357,10 @@ class RunRecorder:
                 self.counts["unchanged"] += 1
                 continue
             data, raw = entry["data"], entry["raw"]
+            self._coverage["postings"] += 1
+            for name in COVERAGE_FIELDS:
+                if data.get(name):
+                    self._coverage[name] += 1
             h = content_hash(data)
             if cur is not None and entry["listing"] and entry["listing"] != cur.listing_hash:
                 listing_moved.append({"id": cur.id, "listing_hash": entry["listing"]})
@@ -474,14 +496,22 @@ class RunRecorder:
             run = session.get(Run, self.run_id)
             state = health.load(session, self.source_id, now)
             status, reason = self._verdict(session, run, state, outcome, now)
+            coverage = self._coverage_change(session) if status == RunStatus.COMPLETE else None
             run.status, run.reason, run.finished_at = status, reason, now
             run.seen, run.new, run.changed = self.counts["seen"], self.counts["new"], self.counts["changed"]
             run.expired, run.reopened = self.counts["expired"], self.counts["reopened"]
             run.stats = {"unchanged": self.counts["unchanged"], "duplicates": self.counts["duplicates"],
                          "ids_shortened": self.counts["ids_shortened"],
                          "refused": self.counts["refused"], "complete_by": outcome.complete_by,
-                         "errors": (outcome.errors + self.errors)[:20]}
-            health.record(state, status, reason, now)
+                         "coverage": self._coverage, "errors": (outcome.errors + self.errors)[:20]}
+            confirmed = state.confirmed_reason if state.confirmed_at == now else None
+            notice_ids = health.write_notices(session, health.record(
+                state, status, reason, now, self.run_id, self.policy.health_after, confirmed, coverage))
+            self._enqueue_events(session, now)
+            if self.subscriptions and notice_ids:
+                from crawler.alerts import outbox
+
+                outbox.enqueue(session, self.subscriptions, outbox.notices(session, notice_ids), now)
             release_lease(session, self.source_id, self.run_id)
         self._link_roles(now)
         return run
@@ -549,6 +579,40 @@ class RunRecorder:
         self._expire(session, expiry.missing(session, self.source_id, self.run_id,
                                              p.expire_after_runs), now)
         return RunStatus.COMPLETE, reason
+
+    def _enqueue_events(self, session: Session, now: datetime) -> None:
+        """Deliveries for the events this run wrote since the last call."""
+        if not self.subscriptions:
+            return
+        from crawler.alerts import outbox  # only runs with subscriptions need it
+
+        alerts = outbox.run_events(session, self.run_id, self._event_mark)
+        if alerts:
+            outbox.enqueue(session, self.subscriptions, alerts, now)
+            self._event_mark = alerts[-1]["id"]
+
+    def _coverage_change(self, session: Session) -> dict[str, bool]:
+        """Fields whose coverage fell to zero in this run (True) or is back
+        (False), against the last complete run that read enough postings."""
+        read = self._coverage["postings"]
+        if read < _COVERAGE_MIN_POSTINGS:
+            return {}
+        before = None
+        for stats in session.scalars(
+                select(Run.stats).where(Run.source_id == self.source_id, Run.id != self.run_id,
+                                        Run.status == RunStatus.COMPLETE)
+                .order_by(Run.id.desc()).limit(5)):
+            cov = (stats or {}).get("coverage") or {}
+            if cov.get("postings", 0) >= _COVERAGE_MIN_POSTINGS:
+                before = cov
+                break
+        change: dict[str, bool] = {}
+        for name in COVERAGE_FIELDS:
+            if self._coverage[name]:
+                change[name] = False
+            elif before and before.get(name, 0) >= _COVERAGE_USUAL * before["postings"]:
+                change[name] = True
+        return change
 
     def _expire(self, session: Session, reasons: dict[int, str], now: datetime) -> None:
         ids = set(expiry.expire(session, self.source_id, self.run_id, reasons, now))

@@ -30,7 +30,17 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from db.vocab import EventKind, HealthState, PostingStatus, RunStatus, check_in
+from db.vocab import (
+    Channel,
+    DeliveryStatus,
+    EventKind,
+    HealthProblem,
+    HealthState,
+    NoticeState,
+    PostingStatus,
+    RunStatus,
+    check_in,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -223,6 +233,9 @@ class SourceHealth(Base):
     confirmed_reason: Mapped[str | None] = mapped_column(Text)
     # the usual count is made of this source's runs after this one only
     baseline_after_run: Mapped[int | None] = mapped_column(BigInteger)
+    # health problems going on now (problem -> since, ISO), each noticed once
+    # when it starts and once when it ends
+    problems: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -294,3 +307,78 @@ class RoleKey(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     posting_id: Mapped[int] = mapped_column(
         ForeignKey("postings.id", ondelete="CASCADE"), primary_key=True)
+
+
+class HealthNotice(Base):
+    """A source-health notice: a problem started or recovered. Written once
+    per transition, in the same transaction as the run that caused it."""
+
+    __tablename__ = "health_notices"
+    __table_args__ = (
+        Index("ix_health_notices_at", "at"),
+        CheckConstraint(check_in("problem", HealthProblem), name="problem"),
+        CheckConstraint(check_in("state", NoticeState), name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    problem: Mapped[str] = mapped_column(String(30))
+    state: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("runs.id", ondelete="SET NULL"))
+    subscription: Mapped[str | None] = mapped_column(String(200))  # webhook_disabled: which one
+
+
+class Delivery(Base):
+    """The outbox: one alert (an event or a health notice) for one
+    subscription, written in the same transaction as what causes it, then
+    claimed, sent and marked by a sender."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription", "event_id", name="uq_deliveries_subscription_event"),
+        UniqueConstraint("subscription", "notice_id", name="uq_deliveries_subscription_notice"),
+        Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+        CheckConstraint(check_in("status", DeliveryStatus), name="status"),
+        CheckConstraint(check_in("channel", Channel), name="channel"),
+        CheckConstraint("(event_id IS NULL) <> (notice_id IS NULL)", name="one_cause"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subscription: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(10))
+    event_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("events.id", ondelete="CASCADE"))
+    notice_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("health_notices.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SubscriptionState(Base):
+    """What the sender remembers of a subscription: its last digest, and
+    whether a receiver switched it off (410 Gone)."""
+
+    __tablename__ = "subscription_state"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Cursor(Base):
+    """A named reading position in the events (``jobdelta changes
+    --new-since-last --cursor NAME``): the last event id shown."""
+
+    __tablename__ = "cursors"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

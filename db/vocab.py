@@ -43,6 +43,35 @@ class HealthState(StrEnum):
     FAILING = "failing"  # the latest runs failed
 
 
+class HealthProblem(StrEnum):
+    """What a source-health notice is about."""
+
+    FAILING = "failing"  # health_after runs in a row failed
+    BLOCKED = "blocked"  # a bot check or login wall stood in front of the board
+    SUSPICIOUS = "suspicious"  # a count collapse or a proof storm is waiting to be confirmed
+    SHRINK_CONFIRMED = "shrink_confirmed"  # a drop was confirmed (or accepted): postings expired
+    COVERAGE_LOST = "coverage_lost"  # a field the board always had is gone from every posting
+    WEBHOOK_DISABLED = "webhook_disabled"  # a receiver answered 410: its subscription is off
+
+
+class NoticeState(StrEnum):
+    STARTED = "started"
+    RECOVERED = "recovered"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+    APPRISE = "apprise"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting to be sent (or retried)
+    SENDING = "sending"  # claimed by a sender until claimed_until
+    SENT = "sent"
+    FAILED = "failed"  # given up: `jobdelta alerts retry` requeues
+
+
 def check_in(column: str, vocab: type[StrEnum]) -> str:
     """SQL for a CHECK constraint that keeps ``column`` inside ``vocab``."""
     values = ", ".join(f"'{v.value}'" for v in vocab)
