@@ -11,13 +11,25 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from crawler.alerts.filters import (
+    ALERT_KINDS,
+    CHANGE_FIELDS,
+    YEARLY_FACTORS,
+    SalaryFloor,
+    Subscription,
+    compile_title,
+)
 from crawler.errors import ConfigError
+from crawler.normalize.employment import EMPLOYMENT_TYPES
+from crawler.normalize.workplace import WORKPLACE_TYPES
 
 DEFAULT_CONFIG_NAME = "jobdelta.toml"
 DEFAULT_DATABASE_URL = "sqlite:///jobdelta.db"
@@ -26,6 +38,12 @@ DEFAULT_DATABASE_URL = "sqlite:///jobdelta.db"
 COMMON_SOURCE_KEYS = {"name", "board", "base_url", "schedule", "enabled"}
 
 _EVERY = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$")
+_DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_CHANNELS = ("email", "webhook", "apprise")
+SMTP_SECURITY = ("starttls", "ssl", "none")
 
 
 class _Strict(BaseModel):
@@ -104,10 +122,256 @@ class SourceConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
+class SmtpConfig(_Strict):
+    """The mail server alerts are sent through. The password never lives in
+    the file: it is read from the environment variable ``password_env``."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(587, ge=1, le=65535)
+    security: str = "starttls"  # starttls | ssl | none
+    sender: str
+    username: str | None = None
+    password_env: str = "JOBDELTA_SMTP_PASSWORD"
+    timeout: float = Field(30, gt=0, description="seconds")
+
+    @field_validator("security")
+    @classmethod
+    def _security(cls, value: str) -> str:
+        if value not in SMTP_SECURITY:
+            raise ValueError(f"must be one of {', '.join(SMTP_SECURITY)}, got {value!r}")
+        return value
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        if not _EMAIL.match(value.strip()):
+            raise ValueError(f"not an email address: {value!r}")
+        return value.strip()
+
+    @field_validator("password_env")
+    @classmethod
+    def _password_env(cls, value: str) -> str:
+        if not _ENV_NAME.match(value):
+            raise ValueError(f"not an environment variable name: {value!r}")
+        return value
+
+    @property
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env) or None
+
+
+class AlertsConfig(_Strict):
+    give_up_after: str = "2d"  # a delivery still failing after this is marked failed
+    health_after: int = Field(3, ge=1, description="failed runs in a row before a 'failing' notice")
+    retry_backoff: float = Field(60, gt=0, description="seconds before the first retry; doubles, with jitter")
+    digest_file: str = ""  # a directory: every rendered email is also written there
+
+    @field_validator("give_up_after")
+    @classmethod
+    def _give_up_after(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def give_up_after_seconds(self) -> int:
+        return parse_duration(self.give_up_after)
+
+    @property
+    def digest_dir(self) -> Path | None:
+        return Path(self.digest_file) if self.digest_file else None
+
+
+class SalaryFloorConfig(_Strict):
+    amount: float
+    currency: str
+    period: str = "year"
+
+
+class SubscriptionConfig(_Strict):
+    """One subscriber: exactly one channel (``email``, ``webhook`` or
+    ``apprise``) and its filters. Checks that need the whole config (known
+    sources, an [smtp] section) are in :meth:`problem`, run by ``Config``."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    email: str | None = None
+    webhook: str | None = None
+    apprise: str | None = None
+    mode: str = "immediate"  # or "digest"
+    digest: str | None = None  # cron, with mode = "digest"
+    timezone: str | None = None  # IANA zone the digest cron is read in (default UTC)
+    sources: list[str] | None = None  # default: every source
+    kinds: list[str] | None = None  # default: every kind
+    title: str | None = None  # regex
+    keywords: list[str] = Field(default_factory=list)
+    companies: list[str] = Field(default_factory=list)
+    countries: list[str] = Field(default_factory=list)
+    cities: list[str] = Field(default_factory=list)
+    workplace: list[str] = Field(default_factory=list)
+    employment: list[str] = Field(default_factory=list)
+    min_salary: SalaryFloorConfig | None = None
+    salary_required: bool = False
+    fields: list[str] = Field(default_factory=list)
+    secret_env: str | None = None  # webhooks
+    batch: bool = False  # webhooks
+    timeout: float | None = Field(None, gt=0, description="webhooks: seconds")
+    summary_over: int | None = Field(None, ge=0, description="apprise: more alerts at once become one summary")
+
+    @property
+    def channel(self) -> tuple[str, str]:
+        """``(kind, target)``: ``("email", "me@example.com")`` ..."""
+        for kind in _CHANNELS:
+            target = getattr(self, kind)
+            if target is not None:
+                return kind, target
+        raise ConfigError(f"subscription {self.name!r} has no channel")
+
+    def problem(self, known_sources: Collection[str]) -> str | None:
+        """What is wrong with this subscription, as ``key: message``; None
+        when nothing is."""
+        channels = [k for k in _CHANNELS if getattr(self, k) is not None]
+        if len(channels) != 1:
+            given = f"got {' and '.join(channels)}" if channels else "got none"
+            return f"{'/'.join(_CHANNELS)}: exactly one channel is required, {given}"
+        for check in (self._channel_problem, self._mode_problem,
+                      lambda: self._names_problem(known_sources), self._filters_problem):
+            problem = check()
+            if problem:
+                return problem
+        return None
+
+    def _channel_problem(self) -> str | None:
+        kind, target = self.channel
+        for key, allowed in (("secret_env", "webhook"), ("batch", "webhook"), ("timeout", "webhook"),
+                             ("summary_over", "apprise")):
+            if key in self.model_fields_set and kind != allowed:
+                return f"{key}: only for {allowed} subscriptions"
+        if kind == "email" and not _EMAIL.match(target):
+            return f"email: not an email address: {target!r}"
+        if kind == "webhook":
+            if not _is_http_url(target):
+                return f"webhook: must be an http:// or https:// address with a host, got {target!r}"
+            if not self.secret_env:
+                return ("secret_env: required for webhook subscriptions (the environment variable "
+                        "holding the Standard Webhooks secret, whsec_...)")
+            if not _ENV_NAME.match(self.secret_env):
+                return f"secret_env: not an environment variable name: {self.secret_env!r}"
+        if kind == "apprise":
+            import logging
+
+            import apprise
+
+            with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as logs:
+                plugin = apprise.Apprise.instantiate(target, suppress_exceptions=True)
+            if plugin is None:
+                said = "; ".join(logs.getvalue().split("\n")).strip("; ")
+                return f"apprise: not a URL Apprise can send to: {target!r}" + (f" ({said})" if said else "")
+        return None
+
+    def _mode_problem(self) -> str | None:
+        if self.mode not in ("immediate", "digest"):
+            return f"mode: must be 'immediate' or 'digest', got {self.mode!r}"
+        if self.mode == "immediate":
+            for key in ("digest", "timezone"):
+                if getattr(self, key) is not None:
+                    return f"{key}: only with mode = 'digest'"
+            return None
+        if self.digest is None:
+            return "digest: required with mode = 'digest' (a cron expression like '0 8 * * 1-5')"
+        try:
+            kind, _ = parse_schedule(self.digest)
+        except ValueError as exc:
+            return f"digest: {exc}"
+        if kind != "cron":
+            return f"digest: must be a 5-field cron expression, got {self.digest!r}"
+        if self.timezone is not None:
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                return f"timezone: unknown time zone {self.timezone!r} (an IANA name like 'Europe/Zurich')"
+        return None
+
+    def _names_problem(self, known_sources: Collection[str]) -> str | None:
+        for key, values, known, what in (("sources", self.sources, known_sources, "source"),
+                                         ("kinds", self.kinds, ALERT_KINDS, "kind")):
+            if values is None:
+                continue
+            if not values:
+                return f"{key}: empty (leave the key out for every {what})"
+            for value in values:
+                if value not in known:
+                    listed = ", ".join(known) or "none configured"
+                    return f"{key}: unknown {what} {value!r} (known: {listed})"
+        for key, values, known in (("workplace", self.workplace, WORKPLACE_TYPES),
+                                   ("employment", self.employment, EMPLOYMENT_TYPES),
+                                   ("fields", self.fields, CHANGE_FIELDS)):
+            for value in values:
+                if value not in known:
+                    return f"{key}: unknown value {value!r} (known: {', '.join(known)})"
+        return None
+
+    def _filters_problem(self) -> str | None:
+        import pycountry
+
+        if self.title is not None:
+            try:
+                re.compile(self.title)  # first as written, so an error's position is the user's
+                compile_title(self.title)
+            except (re.error, KeyError) as exc:
+                return f"title: not a valid regular expression: {exc}"
+        for key in ("keywords", "companies", "cities"):
+            if any(not v.strip() for v in getattr(self, key)):
+                return f"{key}: empty value"
+        for code in self.countries:
+            if not re.fullmatch(r"[A-Za-z]{2}", code) or pycountry.countries.get(alpha_2=code.upper()) is None:
+                return f"countries: {code!r} is not an ISO 3166-1 alpha-2 code (like 'US', 'GB')"
+        floor = self.min_salary
+        if floor is not None:
+            if floor.amount <= 0:
+                return f"min_salary.amount: must be more than 0, got {floor.amount:g}"
+            if not re.fullmatch(r"[A-Za-z]{3}", floor.currency) or pycountry.currencies.get(
+                    alpha_3=floor.currency.upper()) is None:
+                return f"min_salary.currency: {floor.currency!r} is not an ISO 4217 code (like 'USD')"
+            if floor.period not in YEARLY_FACTORS:
+                return f"min_salary.period: must be one of {', '.join(YEARLY_FACTORS)}, got {floor.period!r}"
+        return None
+
+    def to_subscription(self) -> Subscription:
+        """The engine's view of this subscriber (the engine never reads the config)."""
+        kind, target = self.channel
+        floor = self.min_salary
+        return Subscription(
+            name=self.name,
+            channel=kind,
+            target=target,
+            sources=tuple(self.sources) if self.sources is not None else None,
+            kinds=frozenset(self.kinds if self.kinds is not None else ALERT_KINDS),
+            title=self.title,
+            keywords=tuple(self.keywords),
+            companies=tuple(self.companies),
+            countries=tuple(c.upper() for c in self.countries),
+            cities=tuple(self.cities),
+            workplace=tuple(self.workplace),
+            employment=tuple(self.employment),
+            min_salary=SalaryFloor(floor.amount, floor.currency.upper(), floor.period) if floor else None,
+            salary_required=self.salary_required,
+            fields=tuple(self.fields),
+            mode=self.mode,
+            digest=self.digest,
+            timezone=(self.timezone or "UTC") if self.mode == "digest" else None,
+            secret_env=self.secret_env,
+            batch=self.batch,
+            timeout=(self.timeout or 10.0) if kind == "webhook" else None,
+            summary_over=self.summary_over,
+        )
+
+
 class Config(_Strict):
     database: DatabaseConfig = DatabaseConfig()
     defaults: DefaultsConfig = DefaultsConfig()
     sources: list[SourceConfig] = Field(default_factory=list)
+    smtp: SmtpConfig | None = None
+    alerts: AlertsConfig = AlertsConfig()
+    subscriptions: list[SubscriptionConfig] = Field(default_factory=list)
     path: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
@@ -129,6 +393,28 @@ class Config(_Strict):
                 raise ValueError(f"sources[{i}] ({src.name}): {problem}")
         return self
 
+    @model_validator(mode="after")
+    def _check_subscriptions(self) -> Config:
+        known = [src.name for src in self.sources]
+        seen: set[str] = set()
+        for i, sub in enumerate(self.subscriptions):
+            if sub.name in seen:
+                raise ValueError(f"subscriptions[{i}].name: duplicate subscription name {sub.name!r}")
+            seen.add(sub.name)
+            problem = sub.problem(known)
+            if problem is None and sub.email is not None and self.smtp is None:
+                problem = "email: needs an [smtp] section to send through"
+            if problem:
+                raise ValueError(f"subscriptions[{i}] ({sub.name}): {problem}")
+        return self
+
+    def subscription(self, name: str) -> SubscriptionConfig:
+        for sub in self.subscriptions:
+            if sub.name == name:
+                return sub
+        known = ", ".join(s.name for s in self.subscriptions) or "none configured"
+        raise ConfigError(f"unknown subscription {name!r} (known: {known})")
+
     @property
     def database_url(self) -> str:
         return os.environ.get("JOBDELTA_DATABASE_URL") or self.database.url
@@ -139,6 +425,24 @@ class Config(_Strict):
                 return src
         known = ", ".join(s.name for s in self.sources) or "none configured"
         raise ConfigError(f"unknown source {name!r} (known: {known})")
+
+
+def parse_duration(value: str) -> int:
+    """Seconds in a duration written like an ``every`` schedule without the
+    word: ``30m``, ``12h``, ``2d`` (and ``90s``)."""
+    m = _DURATION.match(value.strip())
+    if not m or int(m.group(1)) <= 0:
+        raise ValueError(f"{value!r} is not a duration like '30m', '12h' or '2d'")
+    return int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 -- raises ValueError for a port out of range
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def parse_schedule(value: str) -> tuple[str, Any]:

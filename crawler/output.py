@@ -12,6 +12,8 @@ import shutil
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
+from crawler.normalize.text import strip_controls
+
 FORMATS = ("table", "json", "jsonl", "csv")
 
 
@@ -53,7 +55,9 @@ def write(rows: Iterable[dict[str, Any]], fmt: str, out: TextIO,
 
 
 def _table(rows: Iterable[dict[str, Any]], out: TextIO, columns: Sequence[str]) -> int:
-    cells = [[_cell(r.get(c)).replace("\n", " ") for c in columns] for r in rows]
+    # board text is untrusted: no control character reaches the terminal
+    cells = [[strip_controls(_cell(r.get(c))).replace("\n", " ").replace("\t", " ") for c in columns]
+             for r in rows]
     if not cells:
         return 0
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
@@ -72,3 +76,28 @@ def _table(rows: Iterable[dict[str, Any]], out: TextIO, columns: Sequence[str]) 
     for row in cells:
         out.write(line(row) + "\n")
     return len(cells)
+
+
+def wrapped_table(rows: Iterable[dict[str, Any]], out: TextIO, columns: Sequence[str],
+                  wrap: Sequence[str] = ()) -> int:
+    """A table whose ``wrap`` columns wrap within the terminal's width
+    (``$COLUMNS``, else the terminal, else 100 columns), drawn by Rich.
+    Returns the number of rows written."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text  # plain text: "[bold]" in a title is no markup
+
+    width = shutil.get_terminal_size((100, 24)).columns
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold", expand=False)
+    for c in columns:
+        table.add_column(c, overflow="fold" if c in wrap else "ellipsis", no_wrap=c not in wrap,
+                         ratio=2 if c in wrap else None)
+    n = 0
+    for row in rows:
+        n += 1
+        table.add_row(*(Text(strip_controls(_cell(row.get(c)))) for c in columns))
+    if n:
+        Console(file=out, width=width, no_color=not out.isatty(), highlight=False,
+                soft_wrap=False).print(table)
+    return n
+

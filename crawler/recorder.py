@@ -21,13 +21,15 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import expiry, health
+from crawler.alerts import outbox
+from crawler.alerts.filters import Subscription
 from crawler.changes import change_reason, days_until, field_changes
 from crawler.expiry import Policy, event_row
 from crawler.items import RawPage, content_hash
@@ -44,9 +46,6 @@ from db.models import (
     Version,
 )
 from db.vocab import EventKind, PostingStatus, RunStatus
-
-if TYPE_CHECKING:
-    from crawler.alerts.filters import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -509,8 +508,6 @@ class RunRecorder:
                 state, status, reason, now, self.run_id, self.policy.health_after, confirmed, coverage))
             self._enqueue_events(session, now)
             if self.subscriptions and notice_ids:
-                from crawler.alerts import outbox
-
                 outbox.enqueue(session, self.subscriptions, outbox.notices(session, notice_ids), now)
             release_lease(session, self.source_id, self.run_id)
         self._link_roles(now)
@@ -584,8 +581,6 @@ class RunRecorder:
         """Deliveries for the events this run wrote since the last call."""
         if not self.subscriptions:
             return
-        from crawler.alerts import outbox  # only runs with subscriptions need it
-
         alerts = outbox.run_events(session, self.run_id, self._event_mark)
         if alerts:
             outbox.enqueue(session, self.subscriptions, alerts, now)

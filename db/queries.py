@@ -15,8 +15,21 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from db.models import Event, Posting, Role, RoleLink, Run, Source, Version
-from db.vocab import EventKind
+from db.models import (
+    Cursor,
+    Delivery,
+    Event,
+    HealthNotice,
+    Posting,
+    Role,
+    RoleLink,
+    Run,
+    Source,
+    SourceHealth,
+    SubscriptionState,
+    Version,
+)
+from db.vocab import DeliveryStatus, EventKind
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -161,3 +174,95 @@ def roles(session: Session, sources: list[str] | None = None,
                                 "status": posting_status, "url": url,
                                 "confidence": link.confidence, "reason": link.reason})
     return [row for row in out.values() if status == "all" or row["status"] == status]
+
+
+def latest_events(session: Session, n: int) -> list[dict[str, Any]]:
+    """The ``n`` newest events, oldest first."""
+    rows = session.execute(select(Event, Source.name).join(Source, Source.id == Event.source_id)
+                           .order_by(Event.id.desc()).limit(n)).all()
+    return [event_dict(event, name) for event, name in reversed(rows)]
+
+
+def events_after(session: Session, after_id: int, sources: list[str] | None = None,
+                 kinds: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Events with an id above ``after_id``, oldest first (a cursor's news)."""
+    q = select(Event, Source.name).join(Source, Source.id == Event.source_id).where(Event.id > after_id)
+    if sources:
+        q = q.where(Source.name.in_(sources))
+    if kinds:
+        q = q.where(Event.kind.in_(kinds))
+    for event, name in session.execute(q.order_by(Event.id)).yield_per(1000):
+        yield event_dict(event, name)
+
+
+def cursor_position(session: Session, name: str) -> int:
+    """The last event id a named cursor has shown (0 when it is new)."""
+    return session.scalar(select(Cursor.event_id).where(Cursor.name == name)) or 0
+
+
+def move_cursor(session: Session, name: str, event_id: int, now: datetime) -> None:
+    cursor = session.get(Cursor, name)
+    if cursor is None:
+        session.add(Cursor(name=name, event_id=event_id, updated_at=now))
+    elif event_id > cursor.event_id:
+        cursor.event_id, cursor.updated_at = event_id, now
+
+
+def deliveries(session: Session, status: str | None = None, subscription: str | None = None,
+               limit: int = 50) -> list[dict[str, Any]]:
+    """Deliveries, newest first, with what each carries."""
+    q = (select(Delivery, Event.kind, Event.title, HealthNotice.problem, HealthNotice.state,
+                Source.name)
+         .outerjoin(Event, Event.id == Delivery.event_id)
+         .outerjoin(HealthNotice, HealthNotice.id == Delivery.notice_id)
+         .outerjoin(Source, Source.id == func.coalesce(Event.source_id, HealthNotice.source_id)))
+    if status:
+        q = q.where(Delivery.status == status)
+    if subscription:
+        q = q.where(Delivery.subscription == subscription)
+    rows = session.execute(q.order_by(Delivery.id.desc()).limit(limit)).all()
+    return [{"id": d.id, "subscription": d.subscription, "channel": d.channel, "status": d.status,
+             "kind": kind or "health", "source": source,
+             "title": title if kind else f"{problem} {state}", "event_id": d.event_id,
+             "notice_id": d.notice_id, "attempts": d.attempts, "created_at": _iso(d.created_at),
+             "next_attempt_at": _iso(d.next_attempt_at), "sent_at": _iso(d.sent_at),
+             "last_error": d.last_error}
+            for d, kind, title, problem, state, source in rows]
+
+
+def delivery_counts(session: Session) -> list[dict[str, Any]]:
+    """Per subscription: deliveries by status, and whether it is switched off."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, status, n in session.execute(
+            select(Delivery.subscription, Delivery.status, func.count())
+            .group_by(Delivery.subscription, Delivery.status)):
+        row = out.setdefault(name, {"subscription": name, **{s.value: 0 for s in DeliveryStatus},
+                                    "disabled": None})
+        row[status] = n
+    for state in session.scalars(select(SubscriptionState).where(SubscriptionState.disabled_at.is_not(None))):
+        row = out.setdefault(state.name, {"subscription": state.name,
+                                          **{s.value: 0 for s in DeliveryStatus}, "disabled": None})
+        row["disabled"] = f"{_iso(state.disabled_at)}: {state.disabled_reason}"
+    return [out[k] for k in sorted(out)]
+
+
+def source_status(session: Session) -> list[dict[str, Any]]:
+    """Every source's health and its last run."""
+    last = (select(Run.source_id, func.max(Run.id).label("run_id")).group_by(Run.source_id).subquery())
+    rows = session.execute(
+        select(Source.name, SourceHealth, Run)
+        .outerjoin(SourceHealth, SourceHealth.source_id == Source.id)
+        .outerjoin(last, last.c.source_id == Source.id)
+        .outerjoin(Run, Run.id == last.c.run_id)
+        .order_by(Source.name)).all()
+    return [{"source": name, "health": health.state if health else "ok",
+             "since": _iso(health.since) if health else None,
+             "failures_in_row": health.failures_in_row if health else 0,
+             "problems": ", ".join(sorted(health.problems or {})) if health else "",
+             "pending_drop": health.pending if health else None,
+             "confirmed_at": _iso(health.confirmed_at) if health else None,
+             "last_status": run.status if run else None,
+             "last_run": _iso(run.started_at) if run else None,
+             "reason": (health.reason if health and health.reason else (run.reason if run else None))}
+            for name, health, run in rows]
+

@@ -16,7 +16,7 @@ copied from a crontab fires when crontab would fire it:
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.combining import OrTrigger
@@ -67,17 +67,25 @@ def crontab_weekdays(field: str) -> str:
     return ",".join(_DAY_NAMES[d] for d in sorted(days))
 
 
-def cron_trigger(expression: str) -> BaseTrigger:
-    """The trigger of a five-field cron expression, in UTC, with crontab's
-    weekday numbers and its either-day rule."""
+def cron_trigger(expression: str, timezone: tzinfo = UTC) -> BaseTrigger:
+    """The trigger of a five-field cron expression, in UTC (or the given
+    zone: email digests), with crontab's weekday numbers and its either-day
+    rule."""
     minute, hour, day, month, weekday = expression.split()
     names = crontab_weekdays(weekday)
     if not day.startswith("*") and not weekday.startswith("*"):
         return OrTrigger([
-            CronTrigger.from_crontab(f"{minute} {hour} {day} {month} *", timezone=UTC),
-            CronTrigger.from_crontab(f"{minute} {hour} * {month} {names}", timezone=UTC),
+            CronTrigger.from_crontab(f"{minute} {hour} {day} {month} *", timezone=timezone),
+            CronTrigger.from_crontab(f"{minute} {hour} * {month} {names}", timezone=timezone),
         ])
-    return CronTrigger.from_crontab(f"{minute} {hour} {day} {month} {names}", timezone=UTC)
+    return CronTrigger.from_crontab(f"{minute} {hour} {day} {month} {names}", timezone=timezone)
+
+
+def fired_since(expression: str, since: datetime, now: datetime, timezone: tzinfo = UTC) -> bool:
+    """True when the cron expression fired after ``since`` and by ``now``."""
+    trigger = cron_trigger(expression, timezone)
+    fire = trigger.get_next_fire_time(None, since + timedelta(seconds=1))
+    return fire is not None and fire <= now
 
 
 def schedule_trigger(schedule: str, last_started: datetime | None, now: datetime) -> BaseTrigger:

@@ -285,3 +285,19 @@ def _write_copy(directory: Path, name: str, first_id: int, content: Any) -> None
     (directory / f"{name}-{first_id}.txt").write_text(
         f"Subject: {content.subject}\n\n{content.text}", encoding="utf-8")
     (directory / f"{name}-{first_id}.html").write_text(content.html, encoding="utf-8")
+
+
+def requeue(session: Session, subscription: str | None = None) -> int:
+    """Failed deliveries back to pending, due now; a subscription switched
+    off by a 410 is switched back on. Returns how many were requeued."""
+    q = update(Delivery).where(Delivery.status == DeliveryStatus.FAILED)
+    states = select(SubscriptionState).where(SubscriptionState.disabled_at.is_not(None))
+    if subscription:
+        q = q.where(Delivery.subscription == subscription)
+        states = states.where(SubscriptionState.name == subscription)
+    for state in session.scalars(states):
+        state.disabled_at = state.disabled_reason = None
+    return session.execute(q.values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None,
+                                    claimed_by=None, claimed_until=None)
+                           .execution_options(synchronize_session=False)).rowcount or 0
+

@@ -90,3 +90,33 @@ def html_to_text(value: Any) -> Any:
     else:
         text = html.unescape(_LITERAL_ESCAPES.sub("\n", value))
     return clean_paragraphs(text)
+
+
+# Terminal escape sequences (ECMA-48), removed whole so no "[31m" is left: CSI
+# (ESC [ or the 8-bit CSI), OSC/DCS/SOS/PM/APC strings up to their terminator
+# (BEL or ST), and the two-character escapes. An unterminated string only
+# loses its introducer: what follows is printable once ESC is gone.
+_ESCAPE_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]{0,4096}(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[ -/]*[0-~]"
+)
+# C0 and C1 controls except tab and newline, DEL, and the bidi embedding,
+# override and isolate controls that reorder what a reader sees.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_controls(value: Any) -> Any:
+    """Board text made safe to print in a terminal or a plain-text message.
+
+    Accepts a string: ``\\r\\n`` and lone ``\\r`` become ``\\n``; terminal
+    escape sequences (colours, cursor moves, OSC titles and links) are removed
+    whole; every other C0/C1 control character except newline and tab, DEL,
+    and the bidi controls U+202A–U+202E and U+2066–U+2069 are removed. Nothing
+    else changes (no trimming, no entity decoding), and applying it twice
+    changes nothing more. Anything that is not a string is returned as is.
+    """
+    if not isinstance(value, str):
+        return value
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
