@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+# the loopback SMTP and webhook servers of the alert tests assert inside
+pytest.register_assert_rewrite("tests.alert_servers")
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 PG_ADMIN_URL = os.environ.get("JOBDELTA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-pytest.register_assert_rewrite("tests.alert_servers")
 
 from crawler.alerts.channels import (  # noqa: E402
     SendResult,

@@ -48,6 +48,7 @@ from db.vocab import Channel, DeliveryStatus, HealthProblem, NoticeState
 log = logging.getLogger(__name__)
 
 _CLAIM_BATCH = 500  # deliveries one claim takes for a subscription
+_WEBHOOK_TIMEOUT = 10.0  # seconds, when the subscription names none
 
 
 @dataclass
@@ -255,12 +256,14 @@ def _send(sub: Subscription, pairs: list[tuple[Delivery, dict[str, Any]]], setti
         if sub.batch:
             payload = render.webhook_batch_payload(alerts)
             key = f"jobdelta-batch-{pairs[0][0].id}-{pairs[-1][0].id}"
-            result = channels.post_webhook(sub.target, secret, payload, msg_id=key, timeout=sub.timeout)
+            result = channels.post_webhook(sub.target, secret, payload, msg_id=key,
+                                           timeout=sub.timeout or _WEBHOOK_TIMEOUT)
             return {d.id: result for d, _ in pairs}
         out: dict[int, Any] = {}
         for delivery, alert in pairs:
             result = channels.post_webhook(sub.target, secret, render.webhook_payload(alert),
-                                           msg_id=idempotency_key(alert), timeout=sub.timeout)
+                                           msg_id=idempotency_key(alert),
+                                           timeout=sub.timeout or _WEBHOOK_TIMEOUT)
             out[delivery.id] = result
             if not result.ok and (result.gone or result.retryable):
                 # the receiver is down or gone: the rest waits for the next try
@@ -269,7 +272,7 @@ def _send(sub: Subscription, pairs: list[tuple[Delivery, dict[str, Any]]], setti
                 break
         return out
     # Apprise chat channels
-    if len(pairs) > max(1, sub.summary_over):
+    if sub.summary_over and len(pairs) > sub.summary_over:
         title, body = render.chat_summary(alerts)
         result = channels.notify_apprise(sub.target, title, body)
         return {d.id: result for d, _ in pairs}
