@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-
 from crawler.alerts.channels import (  # noqa: E402
     SendResult,
     SmtpSettings,

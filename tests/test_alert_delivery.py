@@ -220,8 +220,9 @@ def test_an_email_digest_arrives_once_on_its_schedule_grouped(sessions, smtp_ser
                      item("2", company="Beta")], [sub], clock=clock)
     smtp = SmtpSettings(host="127.0.0.1", port=smtp_server.port, security="none",
                         sender="jobdelta@example.com")
-    from scheduler.triggers import fired_since
     from zoneinfo import ZoneInfo
+
+    from scheduler.triggers import fired_since
 
     cfg = settings(smtp=smtp, digest_due=lambda s, last, now: fired_since(s.digest, last, now,
                                                                           ZoneInfo(s.timezone)))
