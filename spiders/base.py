@@ -1,9 +1,12 @@
 """What every board spider shares: parameters, completeness, errors, raw pages.
 
 A board spider only routes (which URL next, which pure function parses it).
-It records whether it saw the whole board: a listing page that failed or
-could not be parsed makes the run partial, a board that could not be read at
-all makes it failed, and neither ever expires anything.
+It records whether it saw the whole board, and on what that rests
+(``complete_by``): a listing page that failed or could not be parsed makes
+the run partial, a board that could not be read at all makes it failed, and
+neither ever expires anything. Walls (bot checks, login pages) are found by
+:mod:`crawler.middlewares.walls` before any callback runs: the run fails as
+``blocked``, and the errbacks here ignore that failure.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import scrapy
-from scrapy.http import HtmlResponse, Response
+from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler.errors import Walled
 from crawler.items import Gone, RawPage
+from crawler.walls import find_wall
 
 
 @dataclass(frozen=True)
@@ -55,16 +60,6 @@ class BoardSpider(scrapy.Spider):
         re.IGNORECASE,
     )
 
-    # A page that stands between us and the board: bot checks, WAF pages,
-    # login walls. The run fails with this reason; it is never an empty board.
-    BLOCKED_TEXT = re.compile(
-        r"security checkpoint|verify(?:ing)? you are (?:a )?human|are you a robot|captcha|"
-        r"just a moment\.\.\.|attention required! \| cloudflare|access denied|"
-        r"request unsuccessful\. incapsula|please enable (?:javascript and )?cookies|"
-        r"sign in to (?:view|see|continue)|log in to (?:view|see|continue)",
-        re.IGNORECASE,
-    )
-
     # Subclasses set this to the board's documented request rate: the
     # configured download_delay is raised to it, never lowered below it.
     min_download_delay: ClassVar[float] = 0.0
@@ -90,6 +85,9 @@ class BoardSpider(scrapy.Spider):
         self.listing_pages = 0
         self.listing_failures = 0
         self.board_complete: bool | None = None  # set by the spider when the listing ends
+        # what the claim of completeness rests on, set with board_complete,
+        # e.g. "meta.total = 120", for the runner to keep in the run's stats
+        self.complete_by: str | None = None
 
     async def start(self):  # noqa: ANN201
         """Scrapy 2.13+ entry point: the board's first requests."""
@@ -147,27 +145,6 @@ class BoardSpider(scrapy.Spider):
 
     # -- helpers for subclasses
 
-    def blocked_reason(self, response: Response) -> str | None:
-        """Name the wall when a response is a bot-check, WAF or login page
-        rather than the board; None otherwise. Walls are small pages: the
-        title is checked always, the text only when the page says little,
-        so a posting that mentions a captcha is not mistaken for one."""
-        ctype = response.headers.get("Content-Type", b"").decode("latin-1").lower()
-        if "json" in ctype or not hasattr(response, "text") or response.text.lstrip()[:1] != "<":
-            return None
-        if not hasattr(response, "css"):
-            response = HtmlResponse(url=response.url, body=response.body, encoding="utf-8",
-                                    status=response.status)
-        title = " ".join(response.css("title::text").getall())
-        text = " ".join(t.strip() for t in response.xpath(
-            "//body//text()[not(ancestor::script) and not(ancestor::style)]").getall() if t.strip())
-        m = self.BLOCKED_TEXT.search(title) or (len(text) < 1500 and self.BLOCKED_TEXT.search(text))
-        if m:
-            return f"blocked: {m.group(0)!r} page instead of the board at {response.url}"
-        if response.status in (401, 403, 407):
-            return f"blocked: HTTP {response.status} at {response.url}"
-        return None
-
     def unchanged_in_listing(self, external_id: str, fingerprint: str) -> bool:
         """True when the detail page can be skipped: the listing shows this
         open posting as it did last time, and this is not a full refresh."""
@@ -192,20 +169,29 @@ class BoardSpider(scrapy.Spider):
         where = f" fetching {request.url}" if request is not None else ""
         return f"{failure.type.__name__}: {failure.getErrorMessage()}{where}"
 
+    def wall_in(self, response: Response) -> str | None:
+        """``blocked: ...`` when an answer the wall middleware does not see
+        (JSON a rendered page fetched, a request marked ``dont_check_walls``)
+        is a wall, counted in ``jobdelta/walls/<kind>``; None otherwise."""
+        wall = find_wall(response)
+        if wall is None:
+            return None
+        self.crawler.stats.inc_value(f"jobdelta/walls/{wall.kind}")
+        return wall.reason
+
     def walled(self, response: Response) -> bool:
-        """Fail the run when the response is a wall (bot check, login) rather
-        than the board. Call first thing in a listing callback."""
-        blocked = self.blocked_reason(response)
+        """Fail the run when such an answer is a wall rather than the board."""
+        blocked = self.wall_in(response)
         if blocked:
             self.fail(blocked)
         return blocked is not None
 
     def on_board_error(self, failure: Failure) -> None:
         """The board's first (or only) listing request failed: the run failed."""
+        if failure.check(Walled):
+            return  # the run failed as blocked already
         if failure.check(HttpError):
             resp = failure.value.response
-            if self.walled(resp):
-                return
             if resp.status == 404:
                 what = self.not_found.format(**self.board_params) if self.not_found else \
                     "check the board parameters"
@@ -223,13 +209,15 @@ class BoardSpider(scrapy.Spider):
             self.on_board_error(failure)
 
     def on_listing_error(self, failure: Failure) -> None:
-        if failure.check(HttpError) and self.walled(failure.value.response):
-            return
+        if failure.check(Walled):
+            return  # the run failed as blocked already
         self.listing_failed(f"listing page failed: {self.describe_failure(failure)}")
 
     def on_detail_error(self, failure: Failure):  # noqa: ANN201
         """A detail page that answers 404/410 is evidence the posting is gone;
         any other failure only means this run did not see it."""
+        if failure.check(Walled):
+            return  # the run failed as blocked already
         if failure.check(HttpError) and failure.value.response.status in (404, 410):
             resp = failure.value.response
             meta = failure.request.meta if hasattr(failure, "request") else {}

@@ -41,6 +41,7 @@ from twisted.python.failure import Failure
 from crawler.browser import PLAYWRIGHT_SETTINGS
 from crawler.errors import BoardError
 from crawler.items import Posting, Seen, listing_fingerprint
+from crawler.walls import BLOCKED_TEXT
 from spiders.base import BoardSpider, Param
 from spiders.parsers.browser import FIELDS, next_link, parse_captured, parse_cards
 from spiders.parsers.jsonld import extract_postings
@@ -467,7 +468,7 @@ async def render_page(page: Page, wait_for: str | None, timeout_ms: float) -> _R
         try:
             await page.wait_for_selector(wait_for, state="attached", timeout=timeout_ms)
         except PlaywrightTimeoutError:
-            if BoardSpider.BLOCKED_TEXT.search(await page.evaluate(_PAGE_TEXT_JS)):
+            if BLOCKED_TEXT.search(await page.evaluate(_PAGE_TEXT_JS)):
                 out.blocked = True
                 return out
             raise
@@ -593,9 +594,8 @@ class BrowserSpider(BrowserBoardSpider):
     def _listing_items(self, response: Response) -> Iterator[Any]:
         self.listing_pages += 1
         rendered: _Rendered = response.meta["playwright_page_methods"]["render"].result
-        if rendered.blocked:
-            self.fail(self.blocked_reason(response)
-                      or f"blocked: a bot-check page instead of the board at {response.url}")
+        if rendered.blocked:  # a wall the middleware's reading of the page did not name
+            self.fail(f"blocked: a bot-check page instead of the board at {response.url}")
             return
         capture: _Capture | None = response.meta.get("capture")
         if capture is not None:
@@ -617,6 +617,8 @@ class BrowserSpider(BrowserBoardSpider):
                 yield self._listing_request(url)
         elif rendered.ended:
             self.board_complete = True
+            self.complete_by = (f"pagination ({self.board_params['pagination']}) ended by itself, "
+                                f"every listing page rendered")
 
     def _card_postings(self, response: Response) -> Iterator[Any]:
         raw = self.keep_raw(response)
@@ -633,13 +635,16 @@ class BrowserSpider(BrowserBoardSpider):
                                 f"while {response.url} rendered")
             return
         for answer in capture.answers.values():
+            captured = TextResponse(url=answer.url, status=answer.status or 200, body=answer.body or b"",
+                                    headers={"Content-Type": answer.content_type or "application/json"},
+                                    encoding="utf-8")
+            # the page fetched it for itself: the wall middleware never saw it
+            if not answer.error and self.walled(captured):
+                continue
             if answer.error or not 200 <= answer.status < 300:
                 self.listing_failed(f"captured answer failed: {answer.error or f'HTTP {answer.status}'} "
                                     f"from {answer.url}")
                 continue
-            captured = TextResponse(url=answer.url, body=answer.body or b"",
-                                    headers={"Content-Type": answer.content_type or "application/json"},
-                                    encoding="utf-8")
             raw = self.keep_raw(captured)
             yield raw
             try:
@@ -688,8 +693,7 @@ class BrowserSpider(BrowserBoardSpider):
         card: Posting = response.meta["card"]
         methods = response.meta.get("playwright_page_methods") or {}
         if "render" in methods and methods["render"].result.blocked:
-            self.fail(self.blocked_reason(response)
-                      or f"blocked: a bot-check page instead of the posting at {response.url}")
+            self.fail(f"blocked: a bot-check page instead of the posting at {response.url}")
             return
         found = extract_postings(response, self.source) or extract_nextjs_postings(response, self.source)
         if not found:

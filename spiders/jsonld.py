@@ -4,7 +4,10 @@ Start from listing pages (``start_urls``, following ``rel=next`` pages) or a
 ``sitemap_url``; follow the posting links (``allow`` regex) and read the
 posting on each page. The board is seen whole when every listing page was
 fetched and parsed and every posting page gave its posting (or answered
-404/410, which is evidence it is gone). Parsing: :mod:`spiders.parsers.jsonld`.
+404/410, which is evidence it is gone). A captcha or login page in place of
+any of them (rendered or not) fails the run as ``blocked`` before it is read
+(:mod:`crawler.middlewares.walls`): a wall is never a listing without links.
+Parsing: :mod:`spiders.parsers.jsonld`.
 """
 
 from __future__ import annotations
@@ -72,6 +75,9 @@ class JsonLdSpider(BoardSpider):
             yield scrapy.Request(self._absolute(url), callback=self.parse_listing,
                                  errback=self.on_listing_error, dont_filter=True, meta=self._meta())
         self.board_complete = True  # until a listing or posting page fails
+        read = ["sitemap"] if self.board_params["sitemap_url"] else []
+        read += ["listing page"] if self.board_params["start_urls"] else []
+        self.complete_by = f"every {', '.join(read)} and posting page read"
 
     def _absolute(self, url: str) -> str:
         """Start URLs may be paths under base_url (mirrors, tests)."""

@@ -60,8 +60,6 @@ class LeverSpider(BoardSpider):
 
     def parse_page(self, response: Response, skip: int) -> Iterator[Any]:
         self.listing_pages += 1
-        if self.walled(response):
-            return
         raw = self.keep_raw(response)
         yield raw
         try:
@@ -80,6 +78,8 @@ class LeverSpider(BoardSpider):
             yield p
         if is_last_page(len(postings)):
             self.board_complete = True
+            self.complete_by = (f"paged until a short page ({len(self._ids)} postings), no total "
+                                f"given; count checked against recent runs only")
         elif not fresh:
             # a full page of postings already seen: the board ignores `skip`,
             # and following it would loop

@@ -10,7 +10,11 @@ page (or the posting's page) in headless Chromium through scrapy-playwright
 and reads the same API answer the page's script receives, and parses it as
 before (pages always closed, a fresh browser context every ``recycle_every``
 pages). The board is seen whole when the search ended and gave as many
-positions as its count said. Parsing: :mod:`spiders.parsers.microsoft`.
+positions as its count said. Walls: the rendered pages pass the wall check
+of every response (:mod:`crawler.middlewares.walls`); the plain API answers
+skip it (a refusal there sends the spider to the browser instead) and are
+checked here, as are the answers captured in rendered pages. Parsing:
+:mod:`spiders.parsers.microsoft`.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ from scrapy_playwright.page import PageMethod
 from twisted.python.failure import Failure
 
 from crawler.browser import PLAYWRIGHT_SETTINGS
-from crawler.errors import BoardError
+from crawler.errors import BoardError, Walled
 from crawler.items import Gone, Posting, Seen
+from crawler.walls import BLOCKED_TEXT
 from spiders.base import BoardSpider, Param
 from spiders.parsers.microsoft import (
     DETAILS_API,
@@ -48,6 +53,8 @@ from spiders.parsers.microsoft import (
 )
 
 _JSON = {"Accept": "application/json"}
+# A plain API answer is read by this spider itself: a refusal sends it to the browser.
+_SELF_CHECKED = {"dont_check_walls": True}
 # Statuses by which the API refuses a plain client; the browser is tried.
 _REFUSED = (403, 405)
 _GONE = (404, 410)  # a closed position, as the base errback reads it too
@@ -68,6 +75,7 @@ class _Capture:
     status: int | None = None
     body: bytes | None = None
     error: str | None = None
+    blocked: bool = False  # the page stayed a bot check
     page_status: int | None = None  # the page's own answer
     generation: int = 0
 
@@ -113,6 +121,7 @@ async def _finish_capture(page: Any, capture: _Capture) -> None:
             return
         if waited >= BLOCKED_GRACE and await _looks_blocked(page):
             capture.error = f"the page stayed a bot check for {BLOCKED_GRACE:g}s"
+            capture.blocked = True
             return
         await asyncio.wait([capture.future], timeout=0.25)
     resp = capture.future.result()
@@ -128,7 +137,7 @@ async def _looks_blocked(page: Any) -> bool:
         text = f"{await page.title()}\n{(await page.inner_text('body'))[:4000]}"
     except Exception:  # navigating, or closed
         return False
-    return bool(BoardSpider.BLOCKED_TEXT.search(text))
+    return bool(BLOCKED_TEXT.search(text))
 
 
 def _is_html(response: Response) -> bool:
@@ -178,7 +187,7 @@ class MicrosoftSpider(BoardSpider):
                                          self.parse_rendered_search, {"start": start},
                                          expect=("start", str(start)))
         return scrapy.Request(search_url(self.base_url, q, loc, start), headers=_JSON,
-                              dont_filter=True, callback=self.parse_search,
+                              dont_filter=True, callback=self.parse_search, meta=dict(_SELF_CHECKED),
                               errback=self.on_search_error, cb_kwargs={"start": start})
 
     def _details_request(self, pos: Position) -> scrapy.Request:
@@ -188,7 +197,8 @@ class MicrosoftSpider(BoardSpider):
                                          self.parse_rendered_details, meta,
                                          expect=("position_id", pos.external_id))
         return scrapy.Request(details_url(self.base_url, pos.external_id), headers=_JSON,
-                              callback=self.parse_details, errback=self.on_details_error, meta=meta)
+                              callback=self.parse_details, errback=self.on_details_error,
+                              meta={**meta, **_SELF_CHECKED})
 
     def _browser_request(self, url: str, api_path: str, callback: Any, meta: dict[str, Any],
                          expect: tuple[str, str] | None = None) -> scrapy.Request:
@@ -235,6 +245,8 @@ class MicrosoftSpider(BoardSpider):
         if failure.check(HttpError) and failure.value.response.status in _REFUSED:
             yield from self._to_browser(start, f"HTTP {failure.value.response.status}")
             return
+        if failure.check(HttpError) and self.walled(failure.value.response):
+            return
         if start == 0:
             self.on_board_error(failure)
         else:
@@ -265,7 +277,7 @@ class MicrosoftSpider(BoardSpider):
         capture: _Capture = response.meta["jobdelta_capture"]
         problem = None
         if capture.body is None:
-            problem = self.blocked_reason(response) or f"browser: {capture.error} ({response.url})"
+            problem = f"{'blocked' if capture.blocked else 'browser'}: {capture.error} ({response.url})"
         elif capture.status != 200:
             problem = f"browser: the page's {capture.api_path} call answered HTTP {capture.status}"
         if problem:
@@ -318,6 +330,10 @@ class MicrosoftSpider(BoardSpider):
             self.board_complete = False
         else:
             self.board_complete = True
+            self.complete_by = (f"search count = {self._total}, {len(self._ids)} positions seen"
+                                if self._total is not None else
+                                f"search paged until a short page ({len(self._ids)} positions), no count "
+                                f"given; count checked against recent runs only")
 
     # -- details
 
@@ -325,6 +341,8 @@ class MicrosoftSpider(BoardSpider):
         if failure.check(HttpError) and failure.value.response.status in _REFUSED:
             yield self._details_to_browser(failure.request.meta["position"],
                                            f"HTTP {failure.value.response.status}")
+            return
+        if failure.check(HttpError) and self.walled(failure.value.response):
             return
         yield from self.on_detail_error(failure)
 
@@ -372,17 +390,14 @@ class MicrosoftSpider(BoardSpider):
     async def on_rendered_error(self, failure: Failure) -> AsyncIterator[Any]:
         meta = failure.request.meta
         await self._release(meta)
+        if failure.check(Walled):
+            return  # the run failed as blocked already
         if ("position" in meta and failure.check(HttpError)
                 and failure.value.response.status in _GONE):
             pos = meta["position"]
             yield Gone(source=self.source, external_id=pos.external_id, url=pos.url,
                        reason=f"detail page answered {failure.value.response.status}")
             return
-        if failure.check(HttpError):
-            blocked = self.blocked_reason(failure.value.response)
-            if blocked:
-                self.fail(blocked)
-                return
         what = "search" if "start" in meta else "posting"
         message = f"browser: the {what} page failed: {self.describe_failure(failure)}"
         if meta.get("start") == 0:

@@ -7,7 +7,10 @@ API is called from inside that page with ``fetch`` (the page's cookies,
 CSRF token and referer apply), one page after the other, until the distinct
 postings reach the ``totalJob`` the API reports: then the board is seen
 whole. An empty page before that (the API still reporting ``totalJob``) is
-not an empty board: the run is partial. Parsing: :mod:`spiders.parsers.phenom`.
+not an empty board: the run is partial. The careers page passes the wall
+check of every response (:mod:`crawler.middlewares.walls`); the API answers,
+fetched inside the page, are checked here the same way. Parsing:
+:mod:`spiders.parsers.phenom`.
 """
 
 from __future__ import annotations
@@ -87,7 +90,6 @@ class PhenomSpider(BrowserBoardSpider):
         url = self.board_params["url"] or ""
         self._site = self.base_url + url if self.base_url and url.startswith("/") else url
         self._robots: Any = None  # the site's robots.txt, once the middleware has read it
-        self._site_page: Response | None = None  # the rendered careers page, while it is in use
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PhenomSpider:
@@ -113,14 +115,12 @@ class PhenomSpider(BrowserBoardSpider):
     async def parse_site(self, response: Response) -> AsyncIterator[Any]:
         try:
             if response.meta["playwright_page_methods"]["render"].result.blocked:
-                self.fail(self.blocked_reason(response)
-                          or f"blocked: a bot-check page instead of the careers site at {response.url}")
+                # a wall the middleware's reading of the page did not name
+                self.fail(f"blocked: a bot-check page instead of the careers site at {response.url}")
                 return
-            self._site_page = response
             async for item in self._api_pages(response.meta["playwright_page"]):
                 yield item
         finally:
-            self._site_page = None
             await self.release(response.meta)
 
     async def _api_pages(self, page: Page) -> AsyncIterator[Any]:
@@ -159,6 +159,7 @@ class PhenomSpider(BrowserBoardSpider):
                 yield posting
             if len(seen) >= total:
                 self.board_complete = True
+                self.complete_by = f"totalJob = {total}, {len(seen)} distinct postings seen"
                 return
             if not postings:
                 self.listing_failed(f"get-jobs page {number} is empty although totalJob is {total} "
@@ -172,9 +173,7 @@ class PhenomSpider(BrowserBoardSpider):
 
     def _page_failed(self, number: int, message: str) -> None:
         # Nothing read at all is a board that could not be read; a wall in
-        # front of the API (or a careers page that was one) fails the run.
-        if not message.startswith("blocked:") and self._site_page is not None:
-            message = self.blocked_reason(self._site_page) or message
+        # front of the API fails the run.
         if message.startswith("blocked:"):
             self.fail(message)
         elif number == 1:
@@ -209,10 +208,10 @@ class PhenomSpider(BrowserBoardSpider):
                                   headers={"Content-Type": result.get("contentType") or "application/json"},
                                   encoding="utf-8")
             if status == 200:
-                return answer
+                return self.wall_in(answer) or answer
             problem = result.get("error") or f"HTTP {status} from {url}"
             if status and status not in _RETRY_STATUSES:
-                return self.blocked_reason(answer) or problem
+                return self.wall_in(answer) or problem
             if attempt + 1 >= tries:
                 break
             wait = retry_after_seconds(result.get("retryAfter"))
@@ -223,6 +222,6 @@ class PhenomSpider(BrowserBoardSpider):
                                                      backoff * 2 ** attempt)
             stats.inc_value(f"retry/reason_count/{status or 'network'}")
             await asyncio.sleep(wait)
-        blocked = self.blocked_reason(answer) if answer is not None else None
+        blocked = self.wall_in(answer) if answer is not None else None
         return blocked or f"{problem} (gave up after {attempt + 1} tries)"
 

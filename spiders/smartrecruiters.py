@@ -65,8 +65,6 @@ class SmartRecruitersSpider(BoardSpider):
 
     def parse_listing_page(self, response: Response, offset: int) -> Iterator[Any]:
         self.listing_pages += 1
-        if self.walled(response):
-            return
         yield self.keep_raw(response)
         company = self.board_params["company"]
         try:
@@ -91,13 +89,13 @@ class SmartRecruitersSpider(BoardSpider):
             yield self._page(following)
             return
         self.board_complete = len(self._ids) == page.total
-        if not self.board_complete:
+        if self.board_complete:
+            self.complete_by = f"totalFound = {page.total} distinct postings, every page read"
+        else:
             self.note_error(f"listing gave {len(self._ids)} distinct postings of the {page.total} "
                             f"it reports (totalFound)")
 
     def parse_posting(self, response: Response, listing: dict[str, Any], fp: str) -> Iterator[Any]:
-        if self.walled(response):
-            return
         try:
             posting = parse_detail(response, self.source, self.board_params["company"], listing)
         except BoardError as exc:

@@ -136,9 +136,6 @@ class WorkdaySpider(BoardSpider):
 
     def parse_jobs(self, response: Response, search: _Search, offset: int) -> Iterator[Any]:
         self.listing_pages += 1
-        if self.walled(response):
-            self._search_done(search, failed=True)
-            return
         yield self.keep_raw(response)
         try:
             page = parse_jobs_page(response)
@@ -214,12 +211,13 @@ class WorkdaySpider(BoardSpider):
         self._open_searches -= 1
         if self._open_searches == 0:
             self.board_complete = not self._shortfall
+            if self.board_complete:
+                self.complete_by = ("every search paged to its end, each giving as many postings "
+                                    "as it reported, none left at the cap")
 
     # -- postings
 
     def parse_job(self, response: Response) -> Iterator[Any]:
-        if self.walled(response):
-            return
         raw = self.keep_raw(response)
         yield raw
         entry: ListingEntry = response.meta["entry"]

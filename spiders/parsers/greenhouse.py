@@ -1,8 +1,11 @@
 """Greenhouse Job Board API: ``GET {base}/v1/boards/{token}/jobs?content=true``.
 
-One response holds the whole board, so a parsed response is a complete
-listing. Pure functions from a response to postings; no I/O. The values are
-mapped as the board gives them; :mod:`crawler.normalize` tidies them.
+One response holds the whole board: its ``meta.total``, when present, is
+what the listing is counted against; without it a whole parsed response is
+the only proof (the spider says so). Pure functions from a response to
+postings; no I/O. The values are mapped as the board gives them;
+:mod:`crawler.normalize` tidies them. Walls in place of the answer are
+found before it gets here (:mod:`crawler.walls`).
 """
 
 from __future__ import annotations

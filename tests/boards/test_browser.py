@@ -35,7 +35,7 @@ from crawler.errors import BoardError
 from crawler.normalize import normalize_posting
 from crawler.replay import Reply
 from db.models import Event, Run, Source
-from spiders.browser import BrowserSpider, ContextPool
+from spiders.browser import BrowserSpider, ContextPool, _Captured
 from spiders.parsers.browser import dig, next_link, parse_captured, parse_cards, path_id
 
 from .test_nextjs import app_router_page, meta_jsonld
@@ -516,3 +516,24 @@ def test_sixty_pages_with_contexts_recycled_every_ten(tmp_path):
     assert stats["jobdelta/browser/contexts_closed"] == stats["playwright/context_count"]
     assert stats["jobdelta/browser/pages_closed"] == stats["playwright/page_count"] == 60
     assert stats["jobdelta/browser/contexts_left_open"] == 0 and stats["jobdelta/browser/pages_left_open"] == 0
+
+
+def test_a_captured_answer_that_is_a_wall_fails_the_run_as_blocked() -> None:
+    """The site's own JSON answers never pass the wall middleware (the page
+    fetched them): the spider checks each one, whatever its Content-Type."""
+    from scrapy.utils.test import get_crawler
+
+    params = {"url": "https://x.test/jobs", "capture_url": "/api/jobs",
+              "capture_fields": {"external_id": "id", "title": "t"}}
+    spider = BrowserSpider.from_crawler(get_crawler(BrowserSpider), source="cap", params=params)
+    list(spider.start_requests())
+    wall = b"<html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>"
+    good = json.dumps([{"id": "1", "t": "Engineer"}]).encode()
+    capture = SimpleNamespace(answers={
+        "a": _Captured("https://x.test/api/jobs?page=1", 200, "application/json", good),
+        "b": _Captured("https://x.test/api/jobs?page=2", 200, "application/json", wall),
+    }, pattern=None)
+    out = list(spider._captured_postings(capture, HtmlResponse(url="https://x.test/jobs", body=b"<html></html>")))
+    assert [p.external_id for p in out if hasattr(p, "external_id")] == ["1"]
+    assert spider.fatal == "blocked: 'Just a moment...' page instead of the board at https://x.test/api/jobs?page=2"
+    assert spider.crawler.stats.get_value("jobdelta/walls/challenge") == 1

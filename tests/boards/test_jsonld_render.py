@@ -63,3 +63,22 @@ def test_next_js_script_data_without_a_browser(project, replay):
     [posting] = project.json("postings", "--status", "all")  # its deadline has passed: expired at once
     assert posting["title"] == "Software Engineer, Infrastructure"
     assert posting["deadline"] == "2026-06-08T12:50:57-07:00"
+
+
+def test_a_rendered_captcha_page_fails_the_run_as_blocked(project, replay):
+    """Rendered pages pass the same wall check: a challenge that a browser
+    sees instead of the posting is a wall, not a page without JSON-LD."""
+    html = "text/html; charset=utf-8"
+    challenge = ("<!DOCTYPE html><html><head><title>One more step</title></head><body>"
+                 "<h1>One more step</h1><div id=box></div><script>document.getElementById('box')"
+                 ".textContent = 'Please complete the CAPTCHA below to continue';</script></body></html>")
+    replay.set_routes({"/careers": Reply(LISTING, content_type=html),
+                       "/jobs/swe-infra": Reply(challenge, content_type=html)})
+    config(project, replay, render=True)
+    proc = project.cli("crawl")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    run = project.json("runs")[0]
+    assert run["status"] == "failed", run
+    assert run["reason"].startswith("blocked: 'CAPTCHA' page instead of the board at ") and \
+        run["reason"].endswith("/jobs/swe-infra"), run
+    assert project.json("postings", "--status", "all") == []

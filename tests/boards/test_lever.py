@@ -20,9 +20,11 @@ import pytest
 from scrapy.http import Request, TextResponse
 from scrapy.utils.test import get_crawler
 from sqlalchemy import func, select
+from twisted.python.failure import Failure
 
-from crawler.errors import BoardError
+from crawler.errors import BoardError, Walled
 from crawler.items import Posting, RawPage
+from crawler.middlewares.walls import WallMiddleware
 from crawler.normalize import normalize_posting
 from crawler.replay import Reply
 from db.models import Posting as StoredPosting
@@ -212,10 +214,19 @@ def test_a_bad_later_page_makes_the_run_partial_a_bad_first_page_fails_it() -> N
     spider = make_spider()
     list(spider.parse_page(response("[{"), skip=0))
     assert spider.fatal.startswith("malformed JSON from Lever")
+    # a wall never reaches parse_page: the wall middleware fails the run and
+    # hands the request's errback a Walled failure, which it ignores
     spider = make_spider()
+    spider.crawler.spider = spider
     page = "<html><title>Security Checkpoint</title><body>Verifying you are human</body></html>"
-    assert list(spider.parse_page(response(page), skip=0)) == []
-    assert spider.fatal.startswith("blocked: 'Security Checkpoint'")
+    request = spider._page(0)
+    walled = TextResponse(url=request.url, body=page.encode(), encoding="utf-8", request=request)
+    with pytest.raises(Walled) as raised:
+        WallMiddleware.from_crawler(spider.crawler).process_spider_input(walled)
+    failure = Failure(raised.value)
+    failure.request = request
+    assert request.errback(failure) is None
+    assert spider.fatal.startswith("blocked: 'Security Checkpoint'") and spider.errors == [spider.fatal]
 
 
 # --------------------------------------------------------------------------- end to end

@@ -581,3 +581,17 @@ def test_an_html_answer_switches_to_the_browser() -> None:
     assert urlsplit(request.url).path == "/careers" and "start=0" in request.url
     assert request.meta["playwright_context"] == "microsoft-0"
     assert s.board_complete is None and s.errors == []
+
+
+def test_plain_api_answers_skip_the_wall_middleware_and_are_checked_here() -> None:
+    """A refusal of the plain API sends the spider to the browser, so the
+    wall middleware leaves those answers alone (the rendered pages pass it);
+    a wall that is no refusal still fails the run as blocked."""
+    s = spider()
+    [search] = list(s.start_requests())
+    assert search.meta["dont_check_walls"] is True
+    [rendered] = list(s.parse_search(response("<html><body>app shell</body></html>"), 0))
+    assert "dont_check_walls" not in rendered.meta
+    out = list(s.parse_search(response("Access denied"), 0))
+    assert out == [] and s.fatal.startswith("blocked: 'Access denied' page instead of the board at")
+    assert s.crawler.stats.get_value("jobdelta/walls/waf") == 1

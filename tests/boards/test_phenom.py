@@ -292,6 +292,20 @@ def test_answers_are_retried_and_failures_named() -> None:
     assert spider.fatal.startswith("blocked: 'Access Denied' page")
 
 
+def test_a_wall_answering_200_as_json_is_blocked_not_malformed() -> None:
+    """The in-page fetch never passes the wall middleware: its answers are
+    checked by the spider, whatever their status and Content-Type."""
+    jobs = numbered(20)
+    wall = {"status": 200, "contentType": "application/json",
+            "text": "<html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>"}
+    spider, postings = loop(FakePage({1: ok(jobs[:10], 20), 2: wall}))
+    assert len(postings) == 10 and not spider.complete
+    assert spider.fatal.startswith("blocked: 'Just a moment...' page instead of the board at"), spider.errors
+    assert spider.crawler.stats.get_value("jobdelta/walls/challenge") == 1
+    spider, _ = loop(FakePage({1: ok(jobs[:10], 10)}))
+    assert spider.complete and spider.complete_by == "totalJob = 10, 10 distinct postings seen"
+
+
 def test_robots_txt_is_obeyed_for_the_api_calls_too() -> None:
     from scrapy.robotstxt import ProtegoRobotParser
 
