@@ -3,7 +3,9 @@
 Reads the saved responses in ``crawler/demo/`` (see its README.txt), serves
 them on 127.0.0.1 with :mod:`crawler.replay`, writes a config and an SQLite
 database into the demo directory, crawls twice with changes in between and
-prints each round's summary and the change report.
+prints each round's summary and the change report, then writes the email
+digest a subscription to everything would receive (``digest.txt`` and
+``digest.html`` in the demo directory) and prints its text.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from crawler import output
+from crawler.alerts.render import render_email
 from crawler.config import load_config
 from crawler.replay import ReplayServer, Reply, Route
 
@@ -97,6 +100,12 @@ def run_demo(workdir: Path, out: TextIO) -> None:
     with session_factory(cfg.database_url)() as session:
         rows = list(changes(session, since=started))
     output.write(rows, "table", out, ["kind", "source", "external_id", "title", "reason"])
+    digest = render_email("demo", rows, digest=True, unsubscribe=None, now=datetime.now(UTC))
+    (workdir / "digest.txt").write_text(f"Subject: {digest.subject}\n\n{digest.text}", encoding="utf-8")
+    (workdir / "digest.html").write_text(digest.html, encoding="utf-8")
+    out.write(f"\n== the email digest a subscription to everything would get "
+              f"({workdir / 'digest.html'}, {workdir / 'digest.txt'})\n")
+    out.write(f"Subject: {digest.subject}\n\n{digest.text}\n")
     out.write(f"\nThe demo database is {workdir / 'demo.db'}; try:\n"
               f"  jobdelta --config {workdir / 'jobdelta.toml'} changes --kind changed --format json\n"
               f"  jobdelta --config {workdir / 'jobdelta.toml'} postings --status all\n")
