@@ -524,7 +524,8 @@ url = "sqlite:///jobdelta.db"
 expire_after_runs = 2        # consecutive complete runs a posting must be missing to expire
 closing_days = [7, 1]        # "closing soon" alerts this many days before the deadline
 expire_on_deadline = true    # a posting whose deadline has passed expires
-suspicious_drop = 0.5        # a run that sees less than half the usual count expires nothing
+suspicious_drop = 0.5        # a run that sees half the usual count or less expires nothing
+confirm_runs = 3             # ...until that many runs in a row confirm the drop (or `jobdelta accept`)
 download_delay = 0.5         # seconds between requests to one domain
 concurrency_per_domain = 2   # parallel requests to one domain
 retries = 2                  # retries of a failed request; Retry-After is honoured
@@ -543,4 +544,21 @@ schedule = "0 */6 * * *"                       # cron expression or "every 2h"
 # start_urls = ["https://careers.acme.example/jobs"]
 # allow = "/jobs/\\\\d+"                          # which links are postings (regex)
 # schedule = "every 12h"
+
+# Alerts: one [[subscriptions]] block per subscriber (README.md, "Alerts").
+# [smtp]
+# host = "smtp.example.com"
+# port = 587
+# security = "starttls"                         # or "ssl" or "none"
+# sender = "jobdelta@example.com"
+# username = "jobdelta"                         # password from $JOBDELTA_SMTP_PASSWORD
+#
+# [[subscriptions]]
+# name = "me"
+# email = "me@example.com"                      # or webhook = "https://..." or apprise = "..."
+# mode = "digest"                               # or "immediate"
+# digest = "0 8 * * 1-5"
+# timezone = "Europe/Zurich"
+# kinds = ["new", "changed", "expired", "closing", "health"]
+# title = "(?i)engineer"
 '''

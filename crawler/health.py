@@ -20,12 +20,15 @@ and a one-off ``shrink_confirmed``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crawler.alerts import outbox
+from crawler.alerts.filters import Subscription
 from crawler.errors import JobdeltaError, NotFound
 from crawler.expiry import expire
 from db.models import HealthNotice, Run, Source, SourceHealth
@@ -176,7 +179,8 @@ def write_notices(session: Session, notices: list[dict[str, Any]]) -> list[int]:
     return ids
 
 
-def accept(session: Session, source_name: str, now: datetime) -> tuple[str, int]:
+def accept(session: Session, source_name: str, now: datetime,
+           subscriptions: Sequence[Subscription] = ()) -> tuple[str, int]:
     """Confirm a source's pending drop now (``jobdelta accept``): the
     postings it holds expire and the count restarts from here. Refused
     while a run of the source holds its lease. Returns what was accepted and
@@ -207,5 +211,8 @@ def accept(session: Session, source_name: str, now: datetime) -> tuple[str, int]
     if health.state == HealthState.SUSPICIOUS:
         health.state, health.since, health.reason = HealthState.OK, None, None
     health.updated_at = now
-    write_notices(session, notices)
+    ids = write_notices(session, notices)
+    if subscriptions:
+        alerts = outbox.expiry_events(session, expired, now)
+        outbox.enqueue(session, subscriptions, [*alerts, *outbox.notices(session, ids)], now)
     return what, len(expired)

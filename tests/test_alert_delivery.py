@@ -259,3 +259,18 @@ def test_a_board_failing_five_runs_then_recovering_sends_two_health_messages(ses
     assert "failing" in bodies[0] and "recovered" in bodies[1]
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Delivery)) == 2
+
+
+def test_accept_tells_subscribers_what_it_expired(sessions, webhook_receiver):
+    from crawler.health import accept
+
+    sub = hook(webhook_receiver.url, kinds=frozenset({"expired", "health"}))
+    crawl(sessions, [item(str(i)) for i in range(10)], [sub])
+    crawl(sessions, [item(str(i)) for i in range(4)], [sub])  # suspicious
+    before = len(deliveries(sessions))
+    with sessions.begin() as s:
+        accept(s, "acme", datetime.now(UTC).replace(microsecond=0), [sub])
+    with sessions() as s:
+        new = [d for d in s.scalars(select(Delivery).order_by(Delivery.id))][before:]
+        kinds = sorted("notice" if d.notice_id else "event" for d in new)
+    assert kinds == ["event"] * 6 + ["notice"] * 2  # six expiries; suspicious ended, shrink confirmed

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from crawler.alerts.filters import Subscription, judge
 from db.models import Delivery, Event, HealthNotice, Source
 from db.queries import event_dict
-from db.vocab import DeliveryStatus
+from db.vocab import DeliveryStatus, EventKind
 
 
 def notice_dict(notice: HealthNotice, source: str | None) -> dict[str, Any]:
@@ -54,6 +54,17 @@ def run_events(session: Session, run_id: int, after_id: int) -> list[dict[str, A
     rows = session.execute(
         select(Event, Source.name).join(Source, Source.id == Event.source_id)
         .where(Event.run_id == run_id, Event.id > after_id).order_by(Event.id))
+    return [event_dict(event, name) for event, name in rows]
+
+
+def expiry_events(session: Session, posting_ids: Sequence[int], at: datetime) -> list[dict[str, Any]]:
+    """The expired events written at ``at`` for these postings, as alerts."""
+    if not posting_ids:
+        return []
+    rows = session.execute(
+        select(Event, Source.name).join(Source, Source.id == Event.source_id)
+        .where(Event.posting_id.in_(list(posting_ids)), Event.kind == EventKind.EXPIRED, Event.at == at)
+        .order_by(Event.id))
     return [event_dict(event, name) for event, name in rows]
 
 
