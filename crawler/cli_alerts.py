@@ -252,7 +252,7 @@ def status(ctx: click.Context, fmt: str) -> None:
         sources = source_status(session)
         counts = delivery_counts(session)
     if fmt == "json":
-        output.write([{"sources": sources, "deliveries": counts}], "json", sys.stdout)
+        output.write([{"sources": sources, "deliveries": counts}], "json", sys.stdout, [])
         return
     output.write(sources, "table", sys.stdout, ["source", "health", "since", "failures_in_row",
                                                 "last_status", "last_run", "problems", "reason"])
