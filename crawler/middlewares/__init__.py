@@ -1,1 +1,2 @@
-"""Downloader middlewares of jobdelta (one concern per module)."""
+"""Scrapy middlewares of jobdelta, one concern per module: retries with
+backoff and conditional requests (downloader), walls (spider)."""
