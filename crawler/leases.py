@@ -33,7 +33,7 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _holder_is_dead(holder: str | None) -> bool:
+def holder_is_dead(holder: str | None) -> bool:
     """True when the holder ran on this host and its process is gone."""
     if not holder or ":" not in holder:
         return False
@@ -70,7 +70,7 @@ def abort_stale_runs(session: Session, source_id: int, now: datetime) -> list[in
     for run in session.scalars(select(Run).where(Run.source_id == source_id, Run.status == RunStatus.RUNNING)):
         lease_is_theirs = src is not None and src.lease_run_id == run.id
         expired = lease_is_theirs and src.lease_expires_at is not None and src.lease_expires_at < now
-        if not lease_is_theirs or expired or _holder_is_dead(run.holder):
+        if not lease_is_theirs or expired or holder_is_dead(run.holder):
             run.status = RunStatus.ABORTED
             run.finished_at = now
             run.reason = f"aborted: process {run.holder} stopped before finishing the run"

@@ -82,3 +82,37 @@ def test_alerts_test_sends_a_sample_through_the_real_channel(configured, webhook
     r = configured.cli("alerts", "test", "all")
     assert r.returncode == 1 and r.stderr.startswith("error: all: not delivered: ")
     assert configured.cli("alerts", "test", "nobody").returncode == 1
+
+
+def test_a_sender_killed_between_send_and_mark_loses_nothing(configured, sessions, webhook_receiver,
+                                                            webhook_secret):
+    """SIGKILL while the receiver holds its answer (the POST arrived, the
+    mark never happens): the next `alerts send` takes the dead sender's
+    claim over and sends again, under the same webhook-id."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from .alert_servers import Gate
+
+    run_board(configured, sessions, [item("1", title="Engineer")])
+    held = Gate()
+    webhook_receiver.script(Reply(200, hold=held))
+    env = dict(os.environ, HOOK_SECRET=webhook_secret)
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--config", str(configured.config),
+                             "alerts", "send", "--subscription", "engineers"], env=env,
+                            cwd=configured.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert held.arrived.wait(60), "the sender never posted"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        held.release()
+        if proc.poll() is None:
+            proc.kill()
+    assert [d["status"] for d in configured.json("alerts", "list", "--subscription", "engineers")] == ["sending"]
+    configured.cli("alerts", "send", "--subscription", "engineers", check=True)
+    ids = [r.headers["webhook-id"] for r in webhook_receiver.requests if r.path == "/hook"]
+    assert len(ids) == 2 and ids[0] == ids[1]
+    assert [d["status"] for d in configured.json("alerts", "list", "--subscription", "engineers")] == ["sent"]

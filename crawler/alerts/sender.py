@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.alerts import channels, outbox, render
 from crawler.alerts.filters import Subscription
-from crawler.leases import utcnow
+from crawler.leases import holder_id, holder_is_dead, utcnow
 from db.models import Delivery, Event, HealthNotice, Source, SubscriptionState
 from db.queries import event_dict
 from db.vocab import Channel, DeliveryStatus, HealthProblem, NoticeState
@@ -92,7 +92,8 @@ def send_pending(sessions: sessionmaker[Session], subscriptions: Sequence[Subscr
                 continue
             if sub.mode == "digest" and not _digest_due(session, sub, state, settings, now):
                 continue
-            token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+            _free_dead_claims(session, sub.name, now)
+            token = f"{holder_id()}#{uuid.uuid4().hex[:12]}"
             claimed = _claim(session, sub.name, token, now, settings.claim_seconds)
         if claimed:
             _deliver(sessions, sub, claimed, token, settings, clock, report, subscriptions)
@@ -117,6 +118,19 @@ def _digest_due(session: Session, sub: Subscription, state: SubscriptionState | 
         if last is None:
             return False
     return bool(settings.digest_due and settings.digest_due(sub, last, now))
+
+
+def _free_dead_claims(session: Session, name: str, now: datetime) -> None:
+    """Claims held by a sender process of this host that is gone (killed
+    between send and mark) are taken over now rather than when they expire."""
+    tokens = set(session.scalars(select(Delivery.claimed_by).where(
+        Delivery.subscription == name, Delivery.status == DeliveryStatus.SENDING,
+        Delivery.claimed_until >= now)))
+    for token in tokens:
+        if token and holder_is_dead(token.partition("#")[0]):
+            session.execute(update(Delivery).where(Delivery.claimed_by == token)
+                            .values(claimed_until=now - timedelta(seconds=1))
+                            .execution_options(synchronize_session=False))
 
 
 def _claimable(name: str, now: datetime) -> Any:
