@@ -144,10 +144,13 @@ def crawl(ctx: click.Context, sources: tuple[str, ...], jobs: int, verbose: bool
     if not names:
         raise ConfigError(f"{cfg.path}: no sources configured")
     upgrade(cfg.database_url)
+    from crawler.cli_alerts import send_after_runs
+
     results = run_sources(cfg, names, jobs=jobs, quiet=not verbose)
     rows = [vars(r) for r in results]
     output.write(rows, "table", sys.stdout,
                  ["source", "run_id", "status", "seen", "new", "changed", "expired", "reopened", "reason"])
+    send_after_runs(cfg)
     status = exit_status(results)  # 1 when any failed; 130/143 when SIGINT/SIGTERM stopped them
     if status:
         ctx.exit(status)
@@ -161,16 +164,27 @@ def crawl(ctx: click.Context, sources: tuple[str, ...], jobs: int, verbose: bool
 @click.option("--kind", "-k", default=None,
               help=f"Comma-separated kinds: {','.join(EVENT_KINDS)}.")
 @click.option("--run", "run_id", type=int, default=None, help="Only the events of this run id.")
+@click.option("--new-since-last", "news", is_flag=True,
+              help="Only events not shown before under --cursor (then remember them as shown); "
+                   "--since is ignored.")
+@click.option("--cursor", default="default", show_default=True,
+              help="The name under which --new-since-last remembers what was shown.")
 @_fmt_option(("table", "json", "jsonl", "csv"))
 @click.pass_context
 def changes(ctx: click.Context, since: datetime, until: datetime | None, source: tuple[str, ...],
-            kind: str | None, run_id: int | None, fmt: str) -> None:
+            kind: str | None, run_id: int | None, news: bool, cursor: str, fmt: str) -> None:
     """List change events: new, changed, expired, reopened, closing.
+
+    The table shows what changed, old -> new, wrapped to the terminal's
+    width; `--format csv` has one row per changed field (field, old, new).
 
     \b
     Example:
-      jobdelta changes --since 2d --kind new,changed --format json
+      jobdelta changes --since 2d --kind new,changed
+      jobdelta changes --new-since-last --cursor morning
     """
+    from crawler.alerts.render import describe_change
+    from crawler.leases import utcnow
     from db import queries
 
     kinds = [k.strip() for k in kind.split(",") if k.strip()] if kind else None
@@ -180,13 +194,29 @@ def changes(ctx: click.Context, since: datetime, until: datetime | None, source:
                                  param_hint="--kind")
     cfg = _config(ctx)
     with _session(cfg) as session:
-        rows = queries.changes(session, since=since, until=until, sources=_sources(source),
-                               kinds=kinds, run_id=run_id)
+        if news:
+            rows = list(queries.events_after(session, queries.cursor_position(session, cursor),
+                                             sources=_sources(source), kinds=kinds))
+        else:
+            rows = list(queries.changes(session, since=since, until=until, sources=_sources(source),
+                                        kinds=kinds, run_id=run_id))
         if fmt == "table":
-            rows = (dict(r, changed_fields=", ".join(c["field"] for c in r["changes"] or [])) for r in rows)
-        n = output.write(rows, fmt, sys.stdout, ["at", "kind", "source", "external_id", "title", "reason"])
+            n = output.wrapped_table(
+                (dict(r, what="; ".join(describe_change(c) for c in r["changes"] or []) or r["reason"])
+                 for r in rows), sys.stdout, ["at", "kind", "source", "title", "what"], wrap=("title", "what"))
+        elif fmt == "csv":
+            flat = ({**r, "field": c["field"], "old": c.get("old"),
+                     "new": c.get("new") if "diff" not in c else c["diff"]}
+                    for r in rows for c in (r["changes"] or [{"field": None}]))
+            n = output.write(flat, "csv", sys.stdout, ["id", "at", "kind", "source", "external_id", "title",
+                                                       "reason", "field", "old", "new"])
+        else:
+            n = output.write(rows, fmt, sys.stdout, [])
+        if news and rows:
+            queries.move_cursor(session, cursor, max(r["id"] for r in rows), utcnow())
+            session.commit()
     if fmt == "table" and n == 0:
-        click.echo("no changes", err=True)
+        click.echo("no changes" if not news else f"nothing new since the last look ({cursor})", err=True)
 
 
 @main.command()
@@ -351,7 +381,8 @@ def accept(ctx: click.Context, source: str) -> None:
 
     cfg = _config(ctx)
     with _session(cfg) as session, session.begin():
-        what, expired = accept_drop(session, source, utcnow())
+        what, expired = accept_drop(session, source, utcnow(),
+                                    [s.to_subscription() for s in cfg.subscriptions])
     click.echo(f"{source}: accepted ({what}); {expired} posting{'s' if expired != 1 else ''} expired")
 
 
@@ -494,11 +525,14 @@ def demo(workdir: str) -> None:
 
 
 def _add_scheduler_commands() -> None:
-    # the scheduling commands live with the scheduler package
+    # the scheduling commands live with the scheduler package, the alert
+    # commands beside this module
+    from crawler.cli_alerts import register
     from scheduler.cli import daemon, run_due, worker
 
     for command in (run_due, daemon, worker):
         main.add_command(command)
+    register(main)
 
 
 _add_scheduler_commands()

@@ -58,6 +58,22 @@ def report_rows(report: Any) -> list[dict[str, Any]]:
     return [{"subscription": name, **row} for name, row in sorted(report.rows.items())] if report else []
 
 
+def send_after_runs(cfg: Config, err: Any = None) -> None:
+    """After crawls: send what they made due, and say so in one line per
+    subscription on ``err`` (stderr). A failure to send is retried later and
+    never changes the crawls' exit status."""
+    err = err or sys.stderr
+    try:
+        report = send_alerts(cfg)
+    except Exception as exc:  # the runs stand; `jobdelta alerts send` tries again
+        err.write(f"alerts: not sent now ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                  f"`jobdelta alerts send` tries again\n")
+        return
+    for row in report_rows(report):
+        err.write(f"alerts: {row['subscription']}: {row['sent']} sent, {row['retry']} to retry, "
+                  f"{row['failed']} failed\n")
+
+
 def _ctx_config(ctx: click.Context) -> Config:
     from crawler.cli import _config
 

@@ -1,6 +1,6 @@
 """Item pipelines: normalize (100), then store (200).
 
-``StorePipeline`` hands items to the run's :class:`crawler.store.RunRecorder`,
+``StorePipeline`` hands items to the run's :class:`crawler.recorder.RunRecorder`,
 which the runner attaches to the crawler as ``crawler.jobdelta_recorder``;
 without one (``jobdelta try``) the pipeline switches itself off.
 """

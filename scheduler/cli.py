@@ -55,11 +55,14 @@ def run_due(ctx: click.Context, jobs: int, queue: bool, verbose: bool) -> None:
     last run start). Sources without a schedule and disabled sources are
     never due. Prints a summary per source like `crawl`; a source that
     another process is crawling is "skipped". Exits 1 when any crawl failed.
+    SIGTERM or SIGINT stops the crawls (runs "aborted: interrupted") and
+    exits 143 or 130.
 
     \b
     Example:
       */5 * * * *  cd /srv/jobdelta && .venv/bin/jobdelta run-due --jobs 4
     """
+    from crawler.runner import exit_status
     from scheduler import launch
     from scheduler.due import schedule_status
 
@@ -80,10 +83,14 @@ def run_due(ctx: click.Context, jobs: int, queue: bool, verbose: bool) -> None:
         rows = launch.enqueue(cfg, names, queued_at=now)
         output.write(rows, "table", sys.stdout, ["source", "status", "task_id"])
         return
+    from crawler.cli_alerts import send_after_runs
+
     results = launch.crawl(cfg, names, jobs=jobs, verbose=verbose)
     output.write([vars(r) for r in results], "table", sys.stdout, launch.SUMMARY_COLUMNS)
-    if any(r.status == "failed" for r in results):
-        ctx.exit(1)
+    send_after_runs(cfg)
+    status = exit_status(results)  # 1 when any failed; 130/143 when SIGINT/SIGTERM stopped them
+    if status:
+        ctx.exit(status)
 
 
 @click.command("daemon")
@@ -145,7 +152,9 @@ def worker(ctx: click.Context, concurrency: int, loglevel: str) -> None:
     (default redis://127.0.0.1:6379/0). Every task names its config file,
     which must exist at that path here, and the database must be shared
     (PostgreSQL): its lease keeps one run per source whichever worker takes
-    it. SIGTERM finishes the running crawls, then exits.
+    it. SIGTERM finishes the running crawls, then exits. A crawl is stopped
+    after $JOBDELTA_CRAWL_TIME_LIMIT seconds (default 7200); the task of a
+    worker that died goes to another worker after that limit plus 60 s.
 
     \b
     Example:

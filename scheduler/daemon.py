@@ -36,6 +36,7 @@ from apscheduler.events import (
 )
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.config import Config
 from crawler.errors import ConfigError, JobdeltaError
@@ -62,6 +63,7 @@ class Daemon:
         self._started = threading.Event()
         self._running: set[str] = set()
         self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
         self.executor = ThreadPoolExecutor(max_workers=jobs)
         self.scheduler = BlockingScheduler(
             timezone=UTC,
@@ -84,6 +86,11 @@ class Daemon:
             self.scheduler.add_job(self._job, schedule_trigger(due.schedule, due.last_started, start),
                                    args=[due.source], id=JOB_PREFIX + due.source,
                                    name=f"{JOB_PREFIX}{due.source} ({due.schedule})", **extra)
+        if cfg.subscriptions:
+            # digests fall due on their own schedules, and retries on their
+            # backoff: look once a minute, besides after every run
+            self.scheduler.add_job(self._send_alerts, IntervalTrigger(seconds=60, timezone=UTC),
+                                   id="alerts:send", name="alerts:send (every minute)")
 
     # -- the job body
 
@@ -99,7 +106,9 @@ class Daemon:
         with self._lock:
             self._running.add(source)
         try:
-            summary = launch.crawl(self.cfg, [source], verbose=self.verbose)[0]
+            # the crawl outlives a daemon that exits at a second signal, and
+            # records its run (see the module's doc)
+            summary = launch.crawl(self.cfg, [source], verbose=self.verbose, die_with_parent=False)[0]
         finally:
             with self._lock:
                 self._running.discard(source)
@@ -108,6 +117,20 @@ class Daemon:
                 JOB_PREFIX, source, summary.status, summary.run_id, summary.seen, summary.new,
                 summary.changed, summary.expired, summary.reopened,
                 f" ({summary.reason})" if summary.reason else "")
+        self._send_alerts()
+
+    def _send_alerts(self) -> None:
+        """Send what the run made due (one sender at a time in this daemon;
+        others on other machines are kept apart by their claims)."""
+        from crawler.cli_alerts import send_alerts
+
+        if not self.cfg.subscriptions:
+            return
+        with self._send_lock:
+            try:
+                send_alerts(self.cfg)
+            except Exception:  # retried after the next run, or by `jobdelta alerts send`
+                log.exception("sending alerts failed")
 
     def _on_trouble(self, event: JobEvent) -> None:
         if event.code == EVENT_JOB_ERROR:

@@ -1,43 +1,35 @@
 """Starting crawls for the scheduler: now, each in its own process, or on the
 Celery queue for a worker to take.
 
-``crawl`` is ``crawler.runner.run_sources`` plus one rule: a run refused
-because another process holds the source's lease is reported as
-``skipped``, not ``failed`` -- the source is being crawled, which is what the
-schedule asked for. ``enqueue`` sends ``scheduler.tasks.crawl_source``
+``crawl`` is ``crawler.runner.run_sources``: a run refused because another
+process holds the source's lease comes back from the crawl process as
+``skipped``, not ``failed`` -- the source is being crawled, which is what
+the schedule asked for. ``enqueue`` sends ``scheduler.tasks.crawl_source``
 tasks and reads ``$JOBDELTA_BROKER_URL`` (through ``scheduler.tasks``).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from crawler.config import Config
 from crawler.errors import JobdeltaError
-from crawler.runner import RunSummary, run_sources
+from crawler.runner import SKIPPED, RunSummary, run_sources
 
-SKIPPED = "skipped"
+__all__ = ["SKIPPED", "SUMMARY_COLUMNS", "config_file", "crawl", "enqueue"]
+
 SUMMARY_COLUMNS = ["source", "run_id", "status", "seen", "new", "changed", "expired",
                    "reopened", "reason"]
 
-# crawler.store.start_run raises LeaseHeld with this message; the crawl
-# process reports it as a failed summary without a run id
-_LEASE_HELD = re.compile(r"^source '.+' is being crawled by .+; try again later$")
 
-
-def lease_refused(summary: RunSummary) -> bool:
-    """True when the crawl did not start because another run holds the lease."""
-    return (summary.status == "failed" and summary.run_id is None
-            and bool(_LEASE_HELD.match(summary.reason or "")))
-
-
-def crawl(cfg: Config, names: list[str], jobs: int = 1, verbose: bool = False) -> list[RunSummary]:
-    """Crawl the named sources now, ``jobs`` at a time, each in its own process."""
-    results = run_sources(cfg, names, jobs=jobs, quiet=not verbose)
-    return [replace(r, status=SKIPPED) if lease_refused(r) else r for r in results]
+def crawl(cfg: Config, names: list[str], jobs: int = 1, verbose: bool = False,
+          timeout: float | None = None, die_with_parent: bool = True) -> list[RunSummary]:
+    """Crawl the named sources now, ``jobs`` at a time, each in its own
+    process (stopped after ``timeout`` seconds; with ``die_with_parent``
+    stopped too when the calling thread or process dies)."""
+    return run_sources(cfg, names, jobs=jobs, quiet=not verbose, timeout=timeout,
+                       die_with_parent=die_with_parent)
 
 
 def config_file(cfg: Config) -> str:

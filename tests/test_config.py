@@ -39,6 +39,15 @@ def test_starter_config_is_valid(tmp_path):
     ({"sources": [{"name": "acme", "board": "jsonld", "start_urls": ["http://x"], "allow": "("}]},
      "allow: not a valid regular expression"),
     ({"sources": [{"name": "has space", "board": "greenhouse", "token": "a"}]}, "sources[0].name: String should match pattern"),
+    ({"sources": [{"name": "acme", "board": "greenhouse", "token": "a", "base_url": "not a url"}]},
+     "sources[0].base_url: must be an http:// or https:// address with a host"),
+    ({"sources": [{"name": "acme", "board": "greenhouse", "token": "a", "base_url": "file:///srv/mirror"}]},
+     "sources[0].base_url: must be an http:// or https:// address with a host (like https://boards-api.greenhouse.io), "
+     "got 'file:///srv/mirror'"),
+    ({"sources": [{"name": "acme", "board": "greenhouse", "token": "a", "base_url": "https://"}]},
+     "sources[0].base_url: must be an http:// or https:// address"),
+    ({"sources": [{"name": "acme", "board": "greenhouse", "token": "a", "base_url": "http://h:99999"}]},
+     "sources[0].base_url: must be an http:// or https:// address"),
 ])
 def test_errors_name_the_key(raw, message):
     with pytest.raises(ConfigError) as info:
@@ -58,6 +67,13 @@ def test_file_errors(tmp_path, monkeypatch):
     good.write_text('[[sources]]\nname = "a"\nboard = "greenhouse"\ntoken = "a"\n')
     monkeypatch.setenv("JOBDELTA_CONFIG", str(good))
     assert load_config().sources[0].name == "a"
+
+
+@pytest.mark.parametrize("url", ["https://boards-api.greenhouse.io", "http://127.0.0.1:8080",
+                                 "https://proxy.example/greenhouse/"])
+def test_base_urls_with_a_host_are_accepted(url):
+    cfg = config_from_dict({"sources": [{"name": "acme", "board": "greenhouse", "token": "a", "base_url": url}]})
+    assert cfg.sources[0].base_url == url
 
 
 def test_database_url_from_environment(monkeypatch):

@@ -19,7 +19,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from crawler.replay import Reply
+from crawler.replay import Gate, Reply
 from db.models import Event, Posting, Run, Version
 
 from .conftest import DATA
@@ -236,15 +236,16 @@ def test_killed_run_keeps_its_batches_and_is_aborted_next_start(project, replay,
     """SIGKILL mid-crawl: committed batches stay, nothing is duplicated when
     the next run sees the same postings, and the killed run is aborted."""
     jsonld_config(project, replay, defaults="batch_size = 5\nconcurrency_per_domain = 1")
+    # the first 12 posting pages asked for answer; the board holds the
+    # answers after them: the crawl is killed while it waits, with two
+    # batches committed
+    gate = Gate()
     served: list[int] = []
-    slow = {"on": True}
 
     def page(n: int):
         def answer(path, headers):
             served.append(n)
-            # after the first 12 pages the board turns slow: the crawl is
-            # killed while waiting, with some batches already committed
-            return Reply(jsonld_page(n), content_type="text/html", delay=5.0 if slow["on"] and len(served) > 12 else 0)
+            return Reply(jsonld_page(n), content_type="text/html", gate=gate if len(served) > 12 else None)
         return answer
 
     replay.set_routes(careers_site({n: page(n) for n in range(1, 31)}, per_page=30))
@@ -252,9 +253,9 @@ def test_killed_run_keeps_its_batches_and_is_aborted_next_start(project, replay,
     child = subprocess.Popen([sys.executable, "-m", "crawler.runner", "--config", str(project.config), "careers"],
                              cwd=project.workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 90
-        while len(served) <= 12 or count(sessions, Posting) < 10:
-            assert time.monotonic() < deadline, f"crawl did not get going: served {served}"
+        deadline = time.monotonic() + 120
+        while not gate.arrivals or count(sessions, Posting) < 10:
+            assert time.monotonic() < deadline, f"crawl did not get going: {len(replay.requests)} requests"
             assert child.poll() is None, child.stderr.read().decode()[-2000:]
             time.sleep(0.1)
         child.send_signal(signal.SIGKILL)
@@ -263,11 +264,11 @@ def test_killed_run_keeps_its_batches_and_is_aborted_next_start(project, replay,
         if child.poll() is None:
             child.kill()
     stored = count(sessions, Posting)
-    assert 10 <= stored < 30
+    assert 10 <= stored <= 12
     with sessions() as s:
         killed = s.scalars(select(Run)).one()
         assert killed.status == "running"
-    slow["on"] = False
+    gate.release()
     r = crawl(project, "careers")
     assert r["run"]["status"] == "complete" and r["run"]["new"] == 30 - stored
     with sessions() as s:
@@ -279,24 +280,86 @@ def test_killed_run_keeps_its_batches_and_is_aborted_next_start(project, replay,
     assert project.json("runs")[1]["status"] == "aborted"
 
 
-def test_second_crawl_of_a_leased_source_is_refused(project, replay, sessions):
+def test_second_crawl_of_a_leased_source_is_skipped(project, replay, sessions):
     jsonld_config(project, replay)
+    # the board holds the posting page's answer: the first crawl holds the
+    # lease until the test lets it go on
+    gate = Gate()
     pages = {1: html(jsonld_page(1))}
-    pages[1].delay = 4
+    pages[1].gate = gate
     replay.set_routes(careers_site(pages))
     env = dict(os.environ, JOBDELTA_CACHE_DIR=str(project.workdir / "httpcache"))
     first = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--config", str(project.config), "crawl"],
                              cwd=project.workdir, env=env, stdout=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not any(p == "/jobs/1" for _, p, _ in replay.requests):
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        assert gate.wait_arrived(timeout=120), "the first crawl never reached the posting page"
         r = project.cli("crawl", "careers")
-        assert r.returncode == 1 and "is being crawled by" in r.stdout
+        # refused while the first crawl provably held the lease: its run is
+        # still running and the second crawl never reached the board
+        with sessions() as s:
+            assert [run.status for run in s.scalars(select(Run))] == ["running"]
+        assert first.poll() is None and gate.arrivals == 1
     finally:
-        out, _ = first.communicate(timeout=60)
-    assert " complete " in out
+        gate.release()
+        out, _ = first.communicate(timeout=120)
+    # another process is crawling the source: skipped, which is no failure
+    assert r.returncode == 0, r.stdout + r.stderr
+    line = [ln for ln in r.stdout.splitlines() if ln.startswith("careers ")][0]
+    assert line.split()[1:3] == ["skipped", "0"], r.stdout
+    assert "is being crawled by" in line
+    assert first.returncode == 0 and " complete " in out, out
+    with sessions() as s:
+        assert [run.status for run in s.scalars(select(Run))] == ["complete"]
+
+
+def test_item_pipeline_error_makes_the_run_partial(project, replay, sessions):
+    """A posting whose processing raises in an item pipeline (here a salary
+    of 401 digits: valid JSON, too large for normalization) is an error of
+    the run: partial, so the posting it could not store does not expire."""
+    jobs = gh_jobs()
+    a, b = list(jobs)[:2]
+    project.write_config(f'[[sources]]\nname = "vercel"\nboard = "greenhouse"\ntoken = "vercel"\n'
+                         f'base_url = "{replay.url}"\n', defaults="expire_after_runs = 1")
+    path = "/v1/boards/vercel/jobs"
+    replay.set_routes({path: gh_board([jobs[a], jobs[b]], total=2)})
+    assert crawl(project, "vercel")["run"]["status"] == "complete"
+
+    huge = "1" + "0" * 400
+    bad = dict(jobs[a], metadata=[{"name": "Salary", "value_type": "currency_range",
+                                   "value": {"min_value": 1, "max_value": 2, "unit": "USD"}}])
+    body = json.dumps({"jobs": [bad, jobs[b]], "meta": {"total": 2}}).replace('"max_value": 2', f'"max_value": {huge}')
+    replay.set_routes({path: Reply(body)})
+    r = crawl(project, "vercel")
+    assert r["exit"] == 0 and r["run"]["status"] == "partial", r
+    assert "item pipeline error: OverflowError" in r["run"]["reason"], r["run"]["reason"]
+    assert r["run"]["seen"] == 1
+    # a complete run with expire_after_runs = 1 would have expired it
+    assert events_of(project, r["run"]["id"]) == []
+    assert count(sessions, Posting, Posting.status == "open") == 2
+
+
+def test_error_before_the_first_request_fails_with_its_reason(project, replay, sessions):
+    """A start URL that is no URL: the crawl cannot start. Failed, with the
+    reason, exit 1 (it used to be an aborted run and exit 0)."""
+    project.write_config('[[sources]]\nname = "careers"\nboard = "jsonld"\nstart_urls = ["careers"]\n'
+                         f'base_url = "{replay.url}"\n')
+    r = crawl(project, "careers")
+    assert r["exit"] == 1 and r["run"]["status"] == "failed", r
+    assert r["run"]["reason"] == "crawl could not start: ValueError: Missing scheme in request url: careers"
+    assert "failed" in r["line"] and "Missing scheme" in r["line"]
+    assert [p for _, p, _ in replay.requests if p != "/robots.txt"] == []
+
+
+def test_a_base_url_that_is_no_url_is_refused_by_the_config(project, replay, sessions):
+    for url in ("not a url", "file:///etc/passwd"):
+        project.write_config(f'[[sources]]\nname = "vercel"\nboard = "greenhouse"\ntoken = "vercel"\n'
+                             f'base_url = "{url}"\n')
+        r = project.cli("crawl", "vercel")
+        assert r.returncode == 1 and r.stdout == "", r.stdout
+        assert "sources[0].base_url: must be an http:// or https:// address with a host" in r.stderr
+        assert f"got {url!r}" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    with sessions() as s:
+        assert s.scalars(select(Run)).all() == []
 
 
 def test_demo_board_rounds(tmp_path):
@@ -309,6 +372,13 @@ def test_demo_board_rounds(tmp_path):
     assert len(rounds) == 2 and all(" complete " in r for r in rounds), proc.stdout
     report = proc.stdout.split("== what changed")[1]
     assert "deadline extended by 7 days" in report and "expired: detail page answered 404" in report
+    # the digest a subscriber would get, printed and written
+    digest = proc.stdout.split("== the email digest")[1]
+    assert "title: Account Executive, Commercial → Account Executive, Commercial (EMEA)" in digest
+    assert "salary: none → 70,000–85,000 GBP/year" in digest
+    html = (demo_dir / "digest.html").read_text()
+    assert "Account Executive, Commercial (EMEA)" in html and "<style" not in html  # CSS inlined
+    assert (demo_dir / "digest.txt").read_text().startswith("Subject: jobdelta digest: 5 new, 2 changed")
     meta = "/careers/jobs/meta-software-engineer"
     neura = "00df0928-b013-448c-b3dd-6c6fb80eadc2"
     events = json.loads(subprocess.run(

@@ -2,6 +2,10 @@
 crawling a replay-served board, and `daemon` run as a real process on an
 "every 2s" schedule and stopped with SIGTERM.
 
+Whatever must happen while a crawl runs happens while the board holds its
+answer behind a gate (crawler.replay.Gate) that the test releases: no test
+relies on a board answering slowly enough.
+
 The commands are registered in `crawler.cli`'s `main` group by the CLI's
 owner; until then (and after, harmlessly) these tests add them to `main`
 themselves, in the subprocess or in a copy of the group.
@@ -23,8 +27,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from crawler.config import config_from_dict
-from crawler.replay import Reply
-from crawler.store import ensure_source
+from crawler.leases import ensure_source
+from crawler.replay import Gate, Reply
 from db.models import Run
 from scheduler.due import Due, due_sources, last_run_starts, next_due, schedule_status
 from scheduler.triggers import crontab_weekdays
@@ -60,10 +64,23 @@ def run_cli(project, *args: str, timeout: float = 180, **env: str) -> subprocess
                           timeout=timeout)
 
 
-def gh_board(delay: float = 0.0) -> Reply:
-    """The real two-job Vercel board from the saved Greenhouse response."""
+def gh_board(gate: Gate | None = None) -> Reply:
+    """The real two-job Vercel board from the saved Greenhouse response,
+    its answer held by ``gate`` when given."""
     jobs = json.loads(GH_FIXTURE.read_text())["jobs"]
-    return Reply(json.dumps({"jobs": jobs, "meta": {"total": len(jobs)}}), delay=delay)
+    return Reply(json.dumps({"jobs": jobs, "meta": {"total": len(jobs)}}), gate=gate)
+
+
+def wait_for(condition, what: str, timeout: float = 120, proc: subprocess.Popen | None = None,
+             log: Path | None = None) -> None:
+    """Poll ``condition`` until it holds; fail after a generous timeout, or
+    at once when ``proc`` exited (with its log)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        detail = log.read_text()[-3000:] if log is not None and log.exists() else ""
+        assert proc is None or proc.poll() is None, f"exited ({proc.returncode}) before {what}\n{detail}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{detail}"
+        time.sleep(0.05)
 
 
 def gh_source(name: str, replay, schedule: str | None = None, enabled: bool = True) -> str:
@@ -215,112 +232,114 @@ def test_run_due_crawls_what_is_due_then_nothing(project, replay, sessions):
 
 @pytest.mark.slow
 def test_run_due_reports_a_held_lease_as_skipped(project, replay, sessions):
-    replay.set_routes({GH_PATH: gh_board(delay=6)})
+    gate = Gate()
+    replay.set_routes({GH_PATH: gh_board(gate)})
     project.write_config(gh_source("vercel", replay, schedule="every 1s"))
     crawl = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--config", str(project.config), "crawl"],
                              cwd=project.workdir, env=cli_env(project.workdir), stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not any(p.startswith(GH_PATH) for _, p, _ in replay.requests):
-            assert time.monotonic() < deadline and crawl.poll() is None
-            time.sleep(0.05)
+        # the first crawl holds the lease: the board has its request and
+        # holds the answer until the test releases it
+        assert gate.wait_arrived(timeout=120), "the first crawl never reached the board"
         started = runs_of(sessions)[0].started_at
-        while datetime.now(UTC) < started + timedelta(seconds=1):  # "every 1s": due again
-            time.sleep(0.05)
+        # "every 1s": due again one second after that run started (a clock, not a race)
+        wait_for(lambda: datetime.now(UTC) >= started + timedelta(seconds=1), "the source to be due")
         result = run_cli(project, "run-due")
-        assert crawl.poll() is None, "the first crawl ended before run-due tried: the test proves nothing"
+        assert crawl.poll() is None and [r.status for r in runs_of(sessions)] == ["running"]
     finally:
-        out, _ = crawl.communicate(timeout=60)
+        gate.release()
+        out, _ = crawl.communicate(timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     line = source_line(result.stdout, "vercel")
     assert line.split()[1:3] == ["skipped", "0"] and "is being crawled by" in line, result.stdout
-    assert " complete " in out
+    assert gate.arrivals == 1, "the refused crawl reached the board"
+    assert crawl.returncode == 0 and " complete " in out, out
     assert [r.status for r in runs_of(sessions)] == ["complete"]
 
 
 # --------------------------------------------------------------------------- the daemon
 
 
+def start_daemon(project, log_path: Path, *args: str) -> subprocess.Popen:
+    with log_path.open("w") as log_file:
+        return subprocess.Popen(jobdelta_cmd(project.config, "daemon", *args), cwd=project.workdir,
+                                env=cli_env(project.workdir), stdout=log_file, stderr=subprocess.STDOUT)
+
+
 @pytest.mark.slow
 def test_daemon_runs_on_schedule_without_overlap_and_stops_on_sigterm(project, replay, sessions, tmp_path):
-    # each crawl takes over 2 s (the board answers after 2.5 s) and the
-    # schedule fires every 2 s: fires come while a crawl runs
-    replay.set_routes({GH_PATH: gh_board(delay=2.5)})
+    # the board holds each crawl's answer until the test lets it through,
+    # while the schedule fires every 2 s: fires come while a crawl runs
+    gate = Gate()
+    replay.set_routes({GH_PATH: gh_board(gate)})
     project.write_config(gh_source("vercel", replay, schedule="every 2s"))
     log_path = tmp_path / "daemon.log"
-    with log_path.open("w") as log_file:
-        proc = subprocess.Popen(jobdelta_cmd(project.config, "daemon"), cwd=project.workdir,
-                                env=cli_env(project.workdir), stdout=log_file, stderr=subprocess.STDOUT)
+    proc = start_daemon(project, log_path)
     try:
-        deadline = time.monotonic() + 120
-        most_running = 0
-        while True:
-            assert proc.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, log_path.read_text()
-            runs = runs_of(sessions)
-            running = [r for r in runs if r.status == "running"]
-            most_running = max(most_running, len(running))
-            # a third run in progress after two complete ones: stop now,
-            # so the daemon has to wait for that crawl
-            if sum(r.status == "complete" for r in runs) >= 2 and running:
-                break
-            time.sleep(0.05)
-        stopped_at = time.monotonic()
+        def log() -> str:
+            return log_path.read_text()
+
+        for n in (1, 2):
+            wait_for(lambda n=n: gate.arrivals >= n, f"crawl {n} at the board", proc=proc, log=log_path)
+            if n == 1:  # a fire while crawl 1 is held is dropped by the daemon itself
+                wait_for(lambda: "crawl:vercel is still running; this fire is dropped" in log(),
+                         "a dropped fire", proc=proc, log=log_path)
+            gate.let_through(1)
+        # a third crawl in progress after two: stop now, so the daemon has
+        # to wait for that crawl
+        wait_for(lambda: gate.arrivals >= 3, "crawl 3 at the board", proc=proc, log=log_path)
         proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=60)
-        waited = time.monotonic() - stopped_at
+        wait_for(lambda: "waiting for 1 running crawl(s) to finish" in log(), "the daemon to wait",
+                 proc=proc, log=log_path)
+        assert proc.poll() is None, "the daemon exited without waiting for its running crawl"
+        assert [r.status for r in runs_of(sessions)] == ["complete", "complete", "running"]
+        gate.release()
+        code = proc.wait(timeout=120)
     finally:
+        gate.release()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     log = log_path.read_text()
     assert code == 0, log
     runs = runs_of(sessions)
-    assert len(runs) >= 3 and all(r.status == "complete" and r.finished_at for r in runs), \
-        [(r.id, r.status) for r in runs]
-    assert most_running == 1
+    assert [(r.status, r.seen) for r in runs] == [("complete", 2)] * 3, [(r.id, r.status) for r in runs]
+    assert gate.arrivals == 3, "a crawl started after SIGTERM"
     for before, after in zip(runs, runs[1:], strict=False):
         assert after.started_at >= before.finished_at, "two runs of one source overlapped"
     # the daemon itself kept one crawl at a time: fires during a crawl were
     # dropped by max_instances, none reached the lease
-    assert "crawl:vercel is still running; this fire is dropped" in log, log
     assert "is being crawled by" not in log, log
-    assert "SIGTERM: stopping" in log and "waiting for 1 running crawl(s) to finish" in log, log
+    assert "SIGTERM: stopping" in log, log
     assert log.rstrip().endswith("daemon stopped"), log
-    assert waited > 0.5, "the daemon exited without waiting for its running crawl"
 
 
 @pytest.mark.slow
 def test_daemon_second_signal_exits_at_once_and_the_crawl_still_lands(project, replay, sessions, tmp_path):
-    replay.set_routes({GH_PATH: gh_board(delay=8)})
+    gate = Gate()
+    replay.set_routes({GH_PATH: gh_board(gate)})
     project.write_config(gh_source("vercel", replay, schedule="every 1h"))
     log_path = tmp_path / "daemon.log"
-    with log_path.open("w") as log_file:
-        proc = subprocess.Popen(jobdelta_cmd(project.config, "daemon"), cwd=project.workdir,
-                                env=cli_env(project.workdir), stdout=log_file, stderr=subprocess.STDOUT)
+    proc = start_daemon(project, log_path)
     try:
-        deadline = time.monotonic() + 60
-        while not any(p.startswith(GH_PATH) for _, p, _ in replay.requests):
-            assert time.monotonic() < deadline and proc.poll() is None, log_path.read_text()
-            time.sleep(0.05)
+        wait_for(lambda: gate.arrivals >= 1, "the crawl at the board", proc=proc, log=log_path)
         proc.send_signal(signal.SIGTERM)
-        time.sleep(1)
+        wait_for(lambda: "waiting for 1 running crawl(s) to finish" in log_path.read_text(),
+                 "the daemon to wait", proc=proc, log=log_path)
         assert proc.poll() is None, "the first signal must wait for the running crawl"
         proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=10)
+        code = proc.wait(timeout=60)
+        log = log_path.read_text()
+        assert code == 1 and "second SIGTERM: exiting now" in log, log
+        assert [r.status for r in runs_of(sessions)] == ["running"]
     finally:
+        gate.release()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    log = log_path.read_text()
-    assert code == 1 and "second SIGTERM: exiting now" in log, log
-    assert [r.status for r in runs_of(sessions)] == ["running"]
     # the crawl goes on in its own process and records its run
-    deadline = time.monotonic() + 60
-    while runs_of(sessions)[0].status == "running":
-        assert time.monotonic() < deadline, "the orphaned crawl never finished"
-        time.sleep(0.1)
+    wait_for(lambda: runs_of(sessions)[0].status != "running", "the orphaned crawl to finish")
     assert [(r.status, r.seen) for r in runs_of(sessions)] == [("complete", 2)]
 
 
