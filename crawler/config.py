@@ -67,6 +67,7 @@ class DefaultsConfig(_Strict):
     concurrency_per_domain: int = Field(2, ge=1)
     retries: int = Field(2, ge=0, le=10, description="retries of a failed request after the first try")
     retry_backoff: float = Field(1.0, ge=0, description="seconds before the first retry; doubles each retry")
+    download_timeout: float = Field(60, gt=0, description="seconds before a request is given up (then retried)")
     lease_seconds: int = Field(300, ge=10, description="a run's lease lasts this long without a heartbeat")
     full_refresh_every: int = Field(10, ge=1, description="every Nth run fetches every posting page")
     batch_size: int = Field(500, ge=1, le=100_000, description="postings written per transaction")

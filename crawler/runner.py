@@ -101,6 +101,7 @@ def scrapy_settings(cfg: Config) -> Any:
     settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", d.concurrency_per_domain, priority="cmdline")
     settings.set("RETRY_TIMES", d.retries, priority="cmdline")
     settings.set("RETRY_BACKOFF_BASE", d.retry_backoff, priority="cmdline")
+    settings.set("DOWNLOAD_TIMEOUT", d.download_timeout, priority="cmdline")
     return settings
 
 
