@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test chromium lint bench clean
+.PHONY: run test install install-test chromium lint bench drills clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ lint: install-test
 bench: install
 	$(BIN)/python bench/store_scale.py
 	$(BIN)/python bench/browser_memory.py
+	$(BIN)/python bench/board_sim.py
+	$(BIN)/python bench/drills.py --quick
+
+# The reliability drills in full (every fault alone and mixed, 20 kills, PostgreSQL
+# restarted on a private cluster, a Celery worker killed): see docs/reliability.md.
+DRILLS_ARGS ?=
+drills: install
+	$(BIN)/python bench/drills.py $(DRILLS_ARGS)
 
 clean:
 	rm -rf $(VENV) jobdelta-demo .jobdelta .pytest_cache

@@ -23,7 +23,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.errors import Walled
-from crawler.items import Gone, RawPage
+from crawler.items import Gone, RawPage, Seen
 from crawler.walls import find_wall
 
 
@@ -214,14 +214,25 @@ class BoardSpider(scrapy.Spider):
         self.listing_failed(f"listing page failed: {self.describe_failure(failure)}")
 
     def on_detail_error(self, failure: Failure):  # noqa: ANN201
-        """A detail page that answers 404/410 is evidence the posting is gone;
-        any other failure only means this run did not see it."""
+        """A posting page that answers 404/410 is evidence the posting is gone,
+        unless this run's own listing names it (the request carries its
+        ``external_id``): the board then says both, and the listing wins. The
+        posting is kept as it was (vouched for by the listing, like an
+        unchanged one), the contradiction is an error of the run, and it
+        expires only once the listing drops it. Any other failure only means
+        this run did not see the posting."""
         if failure.check(Walled):
             return  # the run failed as blocked already
         if failure.check(HttpError) and failure.value.response.status in (404, 410):
             resp = failure.value.response
             meta = failure.request.meta if hasattr(failure, "request") else {}
-            yield Gone(source=self.source, external_id=meta.get("external_id"), url=resp.url,
-                       reason=f"detail page answered {resp.status}")
+            listed = meta.get("external_id")
+            if listed:
+                self.crawler.stats.inc_value("jobdelta/detail/listed_but_gone")
+                self.note_error(f"posting {listed} is listed but its page answered {resp.status}: "
+                                f"kept as it was, not expired")
+                yield Seen(source=self.source, external_id=str(listed))
+                return
+            yield Gone(source=self.source, url=resp.url, reason=f"detail page answered {resp.status}")
             return
         self.listing_failed(f"posting page failed: {self.describe_failure(failure)}")

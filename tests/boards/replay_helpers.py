@@ -27,6 +27,12 @@ def events_of(sessions, run_id: int) -> list[tuple[str, str]]:
         return sorted((e.kind, e.external_id) for e in s.scalars(select(Event).where(Event.run_id == run_id)))
 
 
+def run_errors(sessions, run_id: int) -> list[str]:
+    """The errors a run recorded in its stats."""
+    with sessions() as s:
+        return (s.get(Run, run_id).stats or {}).get("errors", [])
+
+
 def event(sessions, kind: str, external_id: str) -> Event:
     with sessions() as s:
         return s.scalars(select(Event).where(Event.kind == kind, Event.external_id == external_id)

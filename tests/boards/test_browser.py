@@ -483,17 +483,23 @@ def test_detail_pages_are_read_once_and_refetched_only_when_the_card_moves(proje
     assert served(replay, "/jobs/", before) == [f"/jobs/{ids[0]}"]
     assert events_of(sessions, r["run"]) == [("changed", ids[0])]
 
-    # a full refresh finds the 404: gone on that evidence
+    # a full refresh finds the 404 while the cards still list the posting: the
+    # listing wins (no proof), the contradiction is an error of the run
     project.write_config(cards_source("careers", replay, mode="next", detail=True, detail_wait_for="script"),
                          defaults="full_refresh_every = 1")
     before = len(replay.requests)
     r = crawl(project, sessions, "careers")
     assert r["run"]["status"] == "complete", r
     assert len(served(replay, "/jobs/", before)) == 8
-    assert events_of(sessions, r["run"]) == [("expired", ids[3])]
+    assert events_of(sessions, r["run"]) == []
     with sessions() as s:
-        reason = s.scalar(select(Event.reason).where(Event.run_id == r["run"]["id"]))
-    assert reason == "expired: detail page answered 404"
+        errors = s.get(Run, r["run"]["id"]).stats["errors"]
+    assert f"posting {ids[3]} is listed but its page answered 404: kept as it was, not expired" in errors
+    # once the cards drop it, it expires by absence
+    replay.set_routes(site_routes([j for j in jobs2 if j is not jobs2[3]], per_page=5, extra=detail2))
+    crawl(project, sessions, "careers")
+    r = crawl(project, sessions, "careers")
+    assert events_of(sessions, r["run"]) == [("expired", ids[3])]
 
 
 @pytest.mark.browser

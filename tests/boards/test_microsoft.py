@@ -30,7 +30,7 @@ from spiders.microsoft import MicrosoftSpider
 from spiders.parsers import microsoft as ms
 
 from ..conftest import DATA
-from .replay_helpers import check_golden
+from .replay_helpers import check_golden, run_errors
 
 FIXTURES = DATA / "fixtures" / "microsoft"
 GOLDEN = DATA / "golden" / "microsoft"
@@ -405,16 +405,18 @@ def test_microsoft_rounds(project, replay, sessions):
     board.search_override = {}
 
     # round 5: the Senior AI Hardware Architect was reposted (the search moved) but its
-    # details answer 404 while it is still listed: gone on that evidence. The Principal
-    # Architect is missing from a second complete run.
+    # details answer 404 while the search still lists it: the listing wins, it is kept
+    # as it was (no proof), and the run says so. The Principal Architect is missing from
+    # a second complete run.
     hw = next(p for p in board.positions if str(p["id"]) == HW_ARCHITECT)
     hw["postedTs"] += 3600
     board.detail_override[HW_ARCHITECT] = Reply('{"status": 404, "message": "not found"}', status=404)
     replay.set_routes(board.routes())
     r = crawl(project, sessions)
     assert r["status"] == "complete", r
-    assert events(sessions, r["id"]) == [("expired", ARCHITECT), ("expired", HW_ARCHITECT)]
-    assert reason_of(sessions, "expired", HW_ARCHITECT) == "expired: detail page answered 404"
+    assert events(sessions, r["id"]) == [("expired", ARCHITECT)]
+    assert (f"posting {HW_ARCHITECT} is listed but its page answered 404: kept as it was, not expired"
+            in run_errors(sessions, r["id"]))
     assert reason_of(sessions, "expired", ARCHITECT) == "expired: missing from 2 consecutive complete runs"
 
     # round 6: a 429 storm (Retry-After honoured, then given up; never the browser): failed

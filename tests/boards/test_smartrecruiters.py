@@ -42,7 +42,7 @@ from spiders.parsers.smartrecruiters import (
 )
 from spiders.smartrecruiters import SmartRecruitersSpider
 
-from .replay_helpers import check_golden, crawl, event, events_of
+from .replay_helpers import check_golden, crawl, event, events_of, run_errors
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 FIXTURE = DATA / "fixtures" / "smartrecruiters" / "hunt_ubisoft_postings_limit2.json"
@@ -430,11 +430,14 @@ def test_smartrecruiters_storms_walls_empty_answers_and_gone_details(project, re
     assert r["run"]["status"] == "failed", r
     assert r["run"]["reason"].startswith("board not found: SmartRecruiters has no company 'Ubisoft2' (HTTP 404")
 
-    # a posting whose listing entry moved and whose detail answers 404: expired on that evidence
+    # a posting whose listing entry moved and whose detail answers 404: the listing
+    # still names it, so the 404 is no proof; it is kept as it was, and the
+    # contradiction is an error of the run
     moved = [*items[:4], dict(items[4], releasedDate="2026-09-30T08:00:00.000Z")]
     gone = moved[4]["id"]
     replay.set_routes(sr_routes(moved, details={gone: Reply('{"message": "not found"}', status=404)}))
     r = crawl(project, sessions, "ubisoft")
     assert r["run"]["status"] == "complete", r
-    assert events_of(sessions, r["run"]["id"]) == [("expired", gone)]
-    assert event(sessions, "expired", gone).reason == "expired: detail page answered 404"
+    assert events_of(sessions, r["run"]["id"]) == []
+    assert (f"posting {gone} is listed but its page answered 404: kept as it was, not expired"
+            in run_errors(sessions, r["run"]["id"]))
