@@ -37,7 +37,7 @@ run: install
 
 # The whole suite (PostgreSQL and Redis tests run when the servers are up; in CI they must be).
 test: install-test
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

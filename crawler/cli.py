@@ -202,7 +202,8 @@ def changes(ctx: click.Context, since: datetime, until: datetime | None, source:
                                         kinds=kinds, run_id=run_id))
         if fmt == "table":
             n = output.wrapped_table(
-                (dict(r, what="; ".join(describe_change(c) for c in r["changes"] or []) or r["reason"])
+                (dict(r, at=r["at"][:16].replace("T", " "),
+                      what="; ".join(describe_change(c) for c in r["changes"] or []) or r["reason"])
                  for r in rows), sys.stdout, ["at", "kind", "source", "title", "what"], wrap=("title", "what"))
         elif fmt == "csv":
             flat = ({**r, "field": c["field"], "old": c.get("old"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
@@ -81,17 +82,24 @@ def _table(rows: Iterable[dict[str, Any]], out: TextIO, columns: Sequence[str]) 
 def wrapped_table(rows: Iterable[dict[str, Any]], out: TextIO, columns: Sequence[str],
                   wrap: Sequence[str] = ()) -> int:
     """A table whose ``wrap`` columns wrap within the terminal's width
-    (``$COLUMNS``, else the terminal, else 100 columns), drawn by Rich.
-    Returns the number of rows written."""
+    (``$COLUMNS``, else the terminal's when ``out`` is one, else 100
+    columns), drawn by Rich. Returns the number of rows written."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text  # plain text: "[bold]" in a title is no markup
 
-    width = shutil.get_terminal_size((100, 24)).columns
+    if os.environ.get("COLUMNS", "").isdigit():
+        width = int(os.environ["COLUMNS"])
+    elif out.isatty():
+        width = shutil.get_terminal_size((100, 24)).columns
+    else:
+        width = 100
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold", expand=False)
     for c in columns:
+        # the last wrapped column (what changed) gets twice the room of the others
+        ratio = (2 if c == wrap[-1] else 1) if c in wrap else None
         table.add_column(c, overflow="fold" if c in wrap else "ellipsis", no_wrap=c not in wrap,
-                         ratio=2 if c in wrap else None)
+                         ratio=ratio)
     n = 0
     for row in rows:
         n += 1

@@ -106,7 +106,8 @@ def filled(db_url, sessions, tmp_path):
     return cfg
 
 
-def test_query_formats(filled, tmp_path):
+def test_query_formats(filled, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
     base = ["--config", str(filled)]
     events = json.loads(run([*base, "changes", "--format", "json"], tmp_path).output)
     assert [(e["kind"], e["external_id"]) for e in events] == [
