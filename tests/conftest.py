@@ -153,3 +153,12 @@ def replay() -> Iterator:
 
     with ReplayServer() as server:
         yield server
+
+
+def process_gone(pid: int) -> bool:
+    """True when the process has exited (a zombie waiting for its reaper counts)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

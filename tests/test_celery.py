@@ -26,7 +26,7 @@ import pytest
 
 from crawler.replay import Gate
 
-from .conftest import IN_CI
+from .conftest import IN_CI, process_gone
 from .test_scheduler import (
     GH_PATH,
     cli_env,
@@ -251,14 +251,6 @@ def test_daemon_queue_feeds_the_workers(project, replay, sessions, broker_url, t
 
 TIME_LIMIT = 30  # seconds: JOBDELTA_CRAWL_TIME_LIMIT of the workers below, far above a crawl's length
 
-
-def process_gone(pid: int) -> bool:
-    """True when the process has exited (a zombie waiting for its reaper counts)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
 
 
 def start_worker(project, broker_url: str, log_path: Path) -> subprocess.Popen:

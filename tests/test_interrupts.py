@@ -23,19 +23,11 @@ from crawler.replay import Gate
 from crawler.runner import INTERRUPTED, RunSummary, exit_status, finish_run, run_sources
 from db.models import Run
 
-from .conftest import _drop_pg_database
+from .conftest import _drop_pg_database, process_gone
 from .test_scheduler import GH_PATH, cli_env, gh_board, gh_source, runs_of, source_line, wait_for
 
 pytestmark = pytest.mark.slow
 
-
-def process_gone(pid: int) -> bool:
-    """True when the process has exited (a zombie waiting for its reaper counts)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
 
 
 def start_crawl(project) -> subprocess.Popen:
