@@ -17,7 +17,7 @@ import click
 
 from crawler import output
 from crawler.config import Config
-from crawler.errors import JobdeltaError, NotFound
+from crawler.errors import JobdeltaError
 
 
 def subscriptions(cfg: Config) -> list[Any]:
@@ -281,5 +281,3 @@ def register(main: click.Group) -> None:
     main.add_command(alerts)
     main.add_command(status)
 
-
-__all__ = ["NotFound", "register", "send_alerts"]
