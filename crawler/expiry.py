@@ -95,10 +95,6 @@ def proof_storm(proven: int, open_count: int, drop: float) -> bool:
     return open_count > 0 and proven > open_count * drop
 
 
-def open_count(session: Session, source_id: int) -> int:
-    return len(open_ids(session, source_id))
-
-
 def open_ids(session: Session, source_id: int) -> set[int]:
     return set(session.scalars(select(Posting.id).where(
         Posting.source_id == source_id, Posting.status == PostingStatus.OPEN)))
