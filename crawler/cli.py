@@ -127,8 +127,11 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 def crawl(ctx: click.Context, sources: tuple[str, ...], jobs: int, verbose: bool) -> None:
     """Crawl sources now and print a summary per source.
 
-    With no SOURCE, every enabled source in the config is crawled. Exits
-    non-zero when any source failed.
+    With no SOURCE, every enabled source in the config is crawled. A source
+    another process is crawling is "skipped". Then the alerts the runs made
+    due are sent (one line per subscription on stderr). Exits 1 when any
+    source failed; 130 or 143 when SIGINT or SIGTERM stopped the crawls
+    (their runs "aborted: interrupted").
 
     \b
     Example:

@@ -54,7 +54,8 @@ def run_due(ctx: click.Context, jobs: int, queue: bool, verbose: bool) -> None:
     last run started (cron expressions in UTC; "every N" counts from the
     last run start). Sources without a schedule and disabled sources are
     never due. Prints a summary per source like `crawl`; a source that
-    another process is crawling is "skipped". Exits 1 when any crawl failed.
+    another process is crawling is "skipped". Then sends the alerts that are
+    due (digests too). Exits 1 when any crawl failed.
     SIGTERM or SIGINT stops the crawls (runs "aborted: interrupted") and
     exits 143 or 130.
 
