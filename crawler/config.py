@@ -86,7 +86,7 @@ class SourceConfig(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=200)  # the column keeps 200
     board: str
     base_url: str | None = None
     schedule: str | None = None
@@ -193,7 +193,7 @@ class SubscriptionConfig(_Strict):
     ``apprise``) and its filters. Checks that need the whole config (known
     sources, an [smtp] section) are in :meth:`problem`, run by ``Config``."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=200)  # the column keeps 200
     email: str | None = None
     webhook: str | None = None
     apprise: str | None = None

@@ -90,3 +90,9 @@ def test_database_url_from_environment(monkeypatch):
 ])
 def test_schedules(text, expected):
     assert parse_schedule(text) == expected
+
+
+def test_a_source_name_longer_than_the_database_keeps_is_refused():
+    with pytest.raises(ConfigError, match=r"sources\.0\.name|sources\[0\]"):
+        config_from_dict({"sources": [{"name": "a" * 201, "board": "greenhouse", "token": "a"}]})
+    assert config_from_dict({"sources": [{"name": "a" * 200, "board": "greenhouse", "token": "a"}]})
