@@ -68,14 +68,13 @@ def usual_count(session: Session, source_id: int, run_id: int, window: int,
     partial run's count is only a floor of the board's size. Suspicious runs
     never count, or a collapse would soon pass for the new normal; runs up
     to ``baseline_after_run`` (before a confirmed drop) no longer do either."""
-    q = (select(Run.status, Run.seen)
-         .where(Run.source_id == source_id, Run.id != run_id,
-                Run.status.in_((RunStatus.COMPLETE, RunStatus.PARTIAL))))
-    if baseline_after_run is not None:
-        q = q.where(Run.id > baseline_after_run)
-    recent = session.execute(q.order_by(Run.started_at.desc(), Run.id.desc()).limit(window)).all()
-    complete = [seen for status, seen in recent if status == RunStatus.COMPLETE]
-    floors = [seen for status, seen in recent if status == RunStatus.PARTIAL]
+    def recent(status: str) -> list[int]:
+        q = select(Run.seen).where(Run.source_id == source_id, Run.id != run_id, Run.status == status)
+        if baseline_after_run is not None:
+            q = q.where(Run.id > baseline_after_run)
+        return list(session.scalars(q.order_by(Run.id.desc()).limit(window)))
+
+    complete, floors = recent(RunStatus.COMPLETE), recent(RunStatus.PARTIAL)
     usual = statistics.median(complete) if complete else None
     if floors and (usual is None or max(floors) > usual):
         usual = max(floors)
