@@ -1,4 +1,4 @@
-# jobdelta: crawler, scheduler and CLI in one image.
+# jobdelta: crawler, scheduler, CLI and web app in one image.
 # Chromium comes from Debian's packages (browser boards); Playwright never downloads a browser.
 FROM python:3.11-slim-bookworm
 
@@ -18,10 +18,13 @@ COPY crawler ./crawler
 COPY spiders ./spiders
 COPY scheduler ./scheduler
 COPY db ./db
+COPY web ./web
 RUN pip install . && useradd --create-home jobdelta && mkdir -p /data && chown jobdelta /data
 
 USER jobdelta
 WORKDIR /data
 VOLUME ["/data"]
+# `jobdelta serve --host 0.0.0.0` (needs [web] token_env) listens here
+EXPOSE 8000
 ENTRYPOINT ["jobdelta"]
 CMD ["--help"]

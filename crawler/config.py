@@ -182,6 +182,32 @@ class AlertsConfig(_Strict):
         return Path(self.digest_file) if self.digest_file else None
 
 
+class WebConfig(_Strict):
+    """``jobdelta serve``. Tokens never live in the file: each is read from
+    the environment variable named here. With a token, every request needs
+    ``Authorization: Bearer <token>`` and the server may listen beyond
+    loopback; feeds also accept ``?token=<feed token>`` so a feed reader can
+    subscribe."""
+
+    token_env: str | None = None
+    feed_token_env: str | None = None
+
+    @field_validator("token_env", "feed_token_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.match(value):
+            raise ValueError(f"not an environment variable name: {value!r}")
+        return value
+
+    @property
+    def token(self) -> str | None:
+        return os.environ.get(self.token_env) or None if self.token_env else None
+
+    @property
+    def feed_token(self) -> str | None:
+        return os.environ.get(self.feed_token_env) or None if self.feed_token_env else None
+
+
 class SalaryFloorConfig(_Strict):
     amount: float
     currency: str
@@ -373,6 +399,7 @@ class Config(_Strict):
     smtp: SmtpConfig | None = None
     alerts: AlertsConfig = AlertsConfig()
     subscriptions: list[SubscriptionConfig] = Field(default_factory=list)
+    web: WebConfig = WebConfig()
     path: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
@@ -562,4 +589,9 @@ schedule = "0 */6 * * *"                       # cron expression or "every 2h"
 # timezone = "Europe/Zurich"
 # kinds = ["new", "changed", "expired", "closing", "health"]
 # title = "(?i)engineer"
+
+# The web app (`jobdelta serve`): without a token it listens on loopback only.
+# [web]
+# token_env = "JOBDELTA_WEB_TOKEN"              # Authorization: Bearer <token> on every request
+# feed_token_env = "JOBDELTA_FEED_TOKEN"        # feeds also take ?token=<feed token>
 '''

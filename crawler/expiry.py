@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from crawler.changes import closing_threshold, days_until
 from crawler.items import as_instant
-from db.models import Event, Posting, Run, Version
+from db.models import Event, Posting, Run, Version, posting_facets
 from db.vocab import EventKind, PostingStatus, RunStatus
 
 
@@ -52,10 +52,12 @@ def event_row(kind: str, source_id: int, run_id: int | None, posting_id: int, da
               now: datetime, reason: str, changes: list[dict[str, Any]] | None = None,
               dedupe_key: str | None = None) -> dict[str, Any]:
     """One row of the events table."""
+    facets = posting_facets(data)
     return {"kind": kind, "source_id": source_id, "posting_id": posting_id,
             "external_id": data.get("external_id"), "title": data.get("title"), "at": now,
             "run_id": run_id, "reason": reason, "changes": changes, "posting": data,
-            "dedupe_key": dedupe_key}
+            "dedupe_key": dedupe_key, "company": facets["company"],
+            "workplace_type": facets["workplace_type"], "countries": facets["countries"]}
 
 
 # --------------------------------------------------------------------------- the count

@@ -44,6 +44,7 @@ from db.models import (
     Run,
     Source,
     Version,
+    posting_facets,
 )
 from db.vocab import EventKind, PostingStatus, RunStatus
 
@@ -416,7 +417,8 @@ class RunRecorder:
         session.execute(insert(Version), [
             {"posting_id": pid, "source_id": self.source_id, "version": 1, "valid_from": now,
              "valid_to": None, "content_hash": r["hash"], "data": r["data"], "run_id": self.run_id,
-             "raw_sha256": r["raw"]} for pid, r in zip(ids, rows, strict=True)])
+             "raw_sha256": r["raw"], **posting_facets(r["data"])}
+            for pid, r in zip(ids, rows, strict=True)])
         session.execute(insert(Event), [
             self._event(EventKind.NEW, pid, r["data"], now, "new: first time seen")
             for pid, r in zip(ids, rows, strict=True)])
@@ -458,7 +460,7 @@ class RunRecorder:
             nxt = cur.version + 1
             versions.append({"posting_id": cur.id, "source_id": self.source_id, "version": nxt,
                              "valid_from": now, "valid_to": None, "content_hash": h, "data": data,
-                             "run_id": self.run_id, "raw_sha256": raw})
+                             "run_id": self.run_id, "raw_sha256": raw, **posting_facets(data)})
             events.append(self._event(kind, cur.id, data, now, reason, changes or None))
             postings.append({"id": cur.id, "status": PostingStatus.OPEN, "title": data.get("title"),
                              "url": page, "content_hash": h, "version": nxt,

@@ -76,6 +76,21 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def posting_facets(data: dict[str, Any] | None) -> dict[str, Any]:
+    """The columns a version or an event keeps beside a posting's data so
+    history can be filtered by an index rather than by reading JSON:
+    ``company``, ``workplace_type``, ``employment_type`` and ``countries``
+    (the posting's ISO country codes as ``,US,DE,``, matched with LIKE)."""
+    data = data or {}
+    countries = sorted({str(loc.get("country")).upper() for loc in data.get("locations") or []
+                        if isinstance(loc, dict) and loc.get("country")})
+    company = data.get("company")
+    return {"company": company[:300] if isinstance(company, str) and company else None,
+            "workplace_type": data.get("workplace_type") or None,
+            "employment_type": data.get("employment_type") or None,
+            "countries": ("," + ",".join(countries) + ",")[:200] if countries else None}
+
+
 class Source(Base):
     """A configured board. Its lease columns let one run at a time hold it,
     across processes and machines."""
@@ -152,6 +167,8 @@ class Version(Base):
     __table_args__ = (
         UniqueConstraint("posting_id", "version", name="uq_versions_posting_version"),
         Index("ix_versions_source_validity", "source_id", "valid_from", "valid_to"),
+        Index("ix_versions_company_validity", "company", "valid_from"),
+        Index("ix_versions_open", "valid_to", "posting_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -164,6 +181,11 @@ class Version(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
     run_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("runs.id", ondelete="SET NULL"))
     raw_sha256: Mapped[str | None] = mapped_column(String(64))
+    # filter columns derived from ``data`` (posting_facets)
+    company: Mapped[str | None] = mapped_column(String(300))
+    workplace_type: Mapped[str | None] = mapped_column(String(10))
+    employment_type: Mapped[str | None] = mapped_column(String(10))
+    countries: Mapped[str | None] = mapped_column(String(200))
 
 
 class Event(Base):
@@ -174,6 +196,8 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_at", "at"),
         Index("ix_events_source_at", "source_id", "at"),
+        Index("ix_events_company_at", "company", "at"),
+        Index("ix_events_posting", "posting_id"),
         CheckConstraint(check_in("kind", EventKind), name="kind"),
     )
 
@@ -189,6 +213,10 @@ class Event(Base):
     changes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
     posting: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     dedupe_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    # filter columns derived from ``posting`` (posting_facets)
+    company: Mapped[str | None] = mapped_column(String(300))
+    workplace_type: Mapped[str | None] = mapped_column(String(10))
+    countries: Mapped[str | None] = mapped_column(String(200))
 
 
 class RawResponse(Base):

@@ -21,7 +21,10 @@ def test_wheel_carries_demo_data_and_migrations(tmp_path):
     migrations = {f"db/migrations/versions/{p.name}" for p in (ROOT / "db/migrations/versions").glob("*.py")}
     assert migrations and migrations <= names
     assert {"db/migrations/env.py", "db/migrations/script.py.mako", "crawler/cli.py",
-            "spiders/greenhouse.py", "spiders/parsers/jsonld.py", "scheduler/__init__.py"} <= names
+            "spiders/greenhouse.py", "spiders/parsers/jsonld.py", "scheduler/__init__.py",
+            "web/app.py", "web/static/app.css", "web/static/vendor/swagger-ui/swagger-ui-bundle.js"} <= names
+    templates = {f"web/templates/{p.name}" for p in (ROOT / "web" / "templates").glob("*.html")}
+    assert templates and templates <= names
     entry = [n for n in names if n.endswith("entry_points.txt")][0]
     assert "jobdelta = crawler.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
 
@@ -36,3 +39,6 @@ def test_dockerfile_copies_existing_paths_and_uses_system_chromium():
     assert "apt-get install" in text and "chromium" in text
     assert "playwright install" not in text
     assert "pip install ." in text
+    # every top-level package the wheel ships is copied into the image
+    for package in ("crawler", "spiders", "scheduler", "db", "web"):
+        assert f"COPY {package} ./{package}" in text, package
