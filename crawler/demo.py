@@ -108,4 +108,6 @@ def run_demo(workdir: Path, out: TextIO) -> None:
     out.write(f"Subject: {digest.subject}\n\n{digest.text}\n")
     out.write(f"\nThe demo database is {workdir / 'demo.db'}; try:\n"
               f"  jobdelta --config {workdir / 'jobdelta.toml'} changes --kind changed --format json\n"
-              f"  jobdelta --config {workdir / 'jobdelta.toml'} postings --status all\n")
+              f"  jobdelta --config {workdir / 'jobdelta.toml'} postings --status all\n"
+              f"  jobdelta --config {workdir / 'jobdelta.toml'} serve   "
+              f"# then open http://127.0.0.1:8000/ (API docs at /api/docs)\n")

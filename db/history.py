@@ -204,23 +204,21 @@ def iter_posting_json(session: Session, f: PostingFilter) -> Iterator[str]:
     q = _posting_versions(f, cast(Version.data, Text), Version.valid_from, Version.valid_to,
                           Version.version, Source.name,
                           type_coerce(Version.data["external_id"].as_string(), Text))
+    quoted: dict[str, str] = {}
     for text, valid_from, valid_to, version, name, external_id in session.execute(
             q.order_by(Version.posting_id)).yield_per(2000):
-        extra = json.dumps(_extra(name, external_id, _VersionTimes(valid_from, valid_to, version),
-                                  f.as_of), ensure_ascii=False)
+        source = quoted.get(name) or quoted.setdefault(name, json.dumps(name, ensure_ascii=False))
+        key = json.dumps(f"{name}:{external_id}", ensure_ascii=False)
+        status = "open" if _is_open(valid_from, valid_to, f.as_of) else "expired"
+        until = f'"{_iso(valid_to)}"' if valid_to else "null"
+        extra = (f'"source": {source}, "key": {key}, "status": "{status}", "version": {version}, '
+                 f'"valid_from": "{_iso(valid_from)}", "valid_to": {until}}}')
         body = text.rstrip()
         if body.startswith("{") and body.endswith("}") and body[1:-1].strip():
-            yield body[:-1] + ", " + extra[1:]
+            yield f"{body[:-1]}, {extra}"
         else:  # an empty or unexpected document: go the slow, sure way
             data = json.loads(text) if body else {}
-            yield json.dumps({**data, **json.loads(extra)}, ensure_ascii=False)
-
-
-@dataclass(frozen=True)
-class _VersionTimes:
-    valid_from: datetime
-    valid_to: datetime | None
-    version: int
+            yield json.dumps({**data, **json.loads("{" + extra)}, ensure_ascii=False)
 
 
 def facet_counts(session: Session, f: PostingFilter, top: int = 50) -> dict[str, list[dict[str, Any]]]:

@@ -27,6 +27,7 @@ from web import params as p
 from web.diffs import word_diff
 
 router = APIRouter(prefix="/api/v1")
+_CHUNK = 256 * 1024  # characters of CSV or NDJSON per streamed chunk
 
 _EVENT_COLUMNS = ("id", "kind", "source", "external_id", "title", "company", "at", "run_id",
                   "reason", "changes", "posting")
@@ -54,17 +55,25 @@ def _stream(request: Request, rows: Callable[[Session], Iterator[Any]], fmt: str
     sessions = request.app.state.sessions
 
     def lines() -> Iterator[str]:
+        # rows are sent in chunks of about _CHUNK characters: one message
+        # per row would cost more than encoding the row
         with sessions() as s:
+            buf = io.StringIO()
             if fmt == "ndjson":
                 for row in rows(s):
-                    yield (row if isinstance(row, str) else json.dumps(row, ensure_ascii=False)) + "\n"
+                    buf.write(row if isinstance(row, str) else json.dumps(row, ensure_ascii=False))
+                    buf.write("\n")
+                    if buf.tell() >= _CHUNK:
+                        yield buf.getvalue()
+                        buf.seek(0)
+                        buf.truncate()
+                yield buf.getvalue()
                 return
-            buf = io.StringIO()
             writer = csv.writer(buf)
             writer.writerow(columns)
-            for i, row in enumerate(rows(s), 1):
+            for row in rows(s):
                 writer.writerow([_csv_cell(row.get(c)) for c in columns])
-                if i % 500 == 0:
+                if buf.tell() >= _CHUNK:
                     yield buf.getvalue()
                     buf.seek(0)
                     buf.truncate()
