@@ -189,7 +189,7 @@ def _split_key(key: str) -> tuple[str, str]:
     return source, external_id
 
 
-def _detail(s: Session, key: str) -> dict[str, Any]:
+def posting_or_404(s: Session, key: str) -> dict[str, Any]:
     source, external_id = _split_key(key)
     detail = history.posting_detail(s, source, external_id)
     if detail is None:
@@ -204,7 +204,7 @@ def posting_diff(request: Request, key: str, from_: str | None = Query(None, ali
     do) and the description word by word: hunks of `[op, text]` with `op`
     one of equal, delete, insert, skip. Default: the last two versions."""
     p.check_names(request.query_params, {"from", "to"})
-    detail = _detail(s, key)
+    detail = posting_or_404(s, key)
     return version_diff(detail, p.one(request.query_params, "from"), p.one(request.query_params, "to"))
 
 
@@ -235,7 +235,7 @@ def posting(request: Request, key: str, s: Session = Depends(session)) -> dict[s
     its validity and the diff to the version before; `events` are the
     posting's events."""
     p.check_names(request.query_params, ())
-    detail = _detail(s, key)
+    detail = posting_or_404(s, key)
     detail["events"] = history.posting_events(s, detail["source"], detail["external_id"])
     return detail
 

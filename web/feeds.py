@@ -104,7 +104,7 @@ def events_feed(request: Request, s: Session = Depends(session)) -> Response:
     return _feed(request, s, "jobdelta: events" + (f" ({described})" if described else ""), f)
 
 
-@router.get("/sources/{name}.atom", summary="Atom feed of one source's events")
+@router.get("/sources/{name:path}.atom", summary="Atom feed of one source's events")
 def source_feed(request: Request, name: str, kind: str | None = Query(None),
                 s: Session = Depends(session)) -> Response:
     q = request.query_params
@@ -115,7 +115,7 @@ def source_feed(request: Request, name: str, kind: str | None = Query(None),
     return _feed(request, s, f"jobdelta: {name}", f)
 
 
-@router.get("/companies/{name}.atom", summary="Atom feed of one company's events")
+@router.get("/companies/{name:path}.atom", summary="Atom feed of one company's events")
 def company_feed(request: Request, name: str, kind: str | None = Query(None),
                  s: Session = Depends(session)) -> Response:
     q = request.query_params

@@ -91,7 +91,7 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + _ELLIPSIS
 
 
-def _line(value: Any, limit: int) -> str | None:
+def one_line(value: Any, limit: int) -> str | None:
     """One line of untrusted text: controls stripped, whitespace runs made one
     space, at most ``limit`` characters; None when nothing is left."""
     if value is None:
@@ -100,9 +100,9 @@ def _line(value: Any, limit: int) -> str | None:
     return _cut(text, limit) if text else None
 
 
-def _web_url(value: Any) -> str | None:
+def web_url(value: Any) -> str | None:
     """The URL when it is an absolute http(s) URL fit for a link, else None."""
-    url = _line(value, URL_LIMIT)
+    url = one_line(value, URL_LIMIT)
     if not url or url.endswith(_ELLIPSIS) or any(c.isspace() for c in url):
         return None
     try:
@@ -113,10 +113,10 @@ def _web_url(value: Any) -> str | None:
 
 
 def _link(label: str, value: Any) -> dict[str, Any] | None:
-    text = _line(value, URL_LIMIT)
+    text = one_line(value, URL_LIMIT)
     if not text:
         return None
-    return {"label": label, "text": text, "href": _web_url(value)}
+    return {"label": label, "text": text, "href": web_url(value)}
 
 
 # --- values as people read them --------------------------------------------
@@ -138,7 +138,7 @@ def format_salary(salary: Any) -> str:
         shown = [format_salary(s) for s in salary]
         return "; ".join(s for s in shown if s != "none") or "none"
     if not isinstance(salary, dict):
-        return _line(salary, VALUE_LIMIT) or "none"
+        return one_line(salary, VALUE_LIMIT) or "none"
     low, high = salary.get("min"), salary.get("max")
     if low is not None and high is not None:
         amount = _number(low) if low == high else f"{_number(low)}–{_number(high)}"
@@ -147,12 +147,12 @@ def format_salary(salary: Any) -> str:
     elif high is not None:
         amount = f"up to {_number(high)}"
     else:
-        return _line(salary.get("raw"), VALUE_LIMIT) or "none"
-    if currency := _line(salary.get("currency"), 10):
+        return one_line(salary.get("raw"), VALUE_LIMIT) or "none"
+    if currency := one_line(salary.get("currency"), 10):
         amount += f" {currency}"
-    if period := _line(salary.get("period"), 10):
+    if period := one_line(salary.get("period"), 10):
         amount += f"/{period}"
-    if scope := _line(salary.get("scope"), NAME_LIMIT):
+    if scope := one_line(salary.get("scope"), NAME_LIMIT):
         amount += f" ({scope})"
     return _cut(amount, VALUE_LIMIT)
 
@@ -162,11 +162,11 @@ def format_place(location: Any) -> str | None:
     location (the region when it is not the city; the raw text when none of
     them is known); a string as it is."""
     if not isinstance(location, dict):
-        return _line(location, NAME_LIMIT)
-    city, region, country = (_line(location.get(k), NAME_LIMIT)
+        return one_line(location, NAME_LIMIT)
+    city, region, country = (one_line(location.get(k), NAME_LIMIT)
                              for k in ("city", "region", "country"))
     parts = [p for p in (city, region if region != city else None, country) if p]
-    return _cut(", ".join(parts), NAME_LIMIT) if parts else _line(location.get("raw"), NAME_LIMIT)
+    return _cut(", ".join(parts), NAME_LIMIT) if parts else one_line(location.get("raw"), NAME_LIMIT)
 
 
 def _items(values: list[Any], field: str) -> str:
@@ -188,7 +188,7 @@ def _plain(value: Any) -> str:
         value = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     if isinstance(value, list):
         return _cut(_items(value, ""), VALUE_LIMIT)
-    return _line(value, VALUE_LIMIT) or "none"
+    return one_line(value, VALUE_LIMIT) or "none"
 
 
 def _value(field: str, value: Any) -> str:
@@ -204,7 +204,7 @@ def _excerpt(diff: Any, indent: int) -> str:
         lines = lines[2:]
     changed = []
     for line in lines:
-        if line[:1] in ("-", "+") and (content := _line(line[1:], DIFF_LINE_LIMIT - 1)):
+        if line[:1] in ("-", "+") and (content := one_line(line[1:], DIFF_LINE_LIMIT - 1)):
             changed.append(line[0] + content)
     if not changed:
         return "changed"
@@ -215,8 +215,8 @@ def _excerpt(diff: Any, indent: int) -> str:
 
 
 def _deadline(change: dict[str, Any]) -> str:
-    old, new = _line(change.get("old"), VALUE_LIMIT), _line(change.get("new"), VALUE_LIMIT)
-    note = _line(change.get("note"), REASON_LIMIT)
+    old, new = one_line(change.get("old"), VALUE_LIMIT), one_line(change.get("new"), VALUE_LIMIT)
+    note = one_line(change.get("note"), REASON_LIMIT)
     if not note:
         return f"deadline: {old or 'none'} → {new or 'none'}"
     note = note.removeprefix("deadline ")
@@ -237,7 +237,7 @@ def describe_change(change: dict[str, Any]) -> str:
     one per line aligned under the first, at most four, each cut to 160
     characters). Empty values
     read ``none``. The result is control-free and bounded."""
-    field = _line(change.get("field"), 100) or "field"
+    field = one_line(change.get("field"), 100) or "field"
     if field == "description" or "diff" in change:
         return f"{field}: {_excerpt(change.get('diff'), len(field) + 2)}"
     if field == "deadline":
@@ -268,7 +268,7 @@ def _kind(alert: dict[str, Any]) -> str:
 def _when(value: Any) -> str | None:
     moment = _parse_time(value)
     if moment is None:
-        return _line(value, 40)
+        return one_line(value, 40)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -287,17 +287,17 @@ def _parse_time(value: Any) -> datetime | None:
 
 def _group_name(alert: dict[str, Any]) -> str:
     posting = alert.get("posting") or {}
-    return (_line(posting.get("company"), NAME_LIMIT) or _line(alert.get("source"), NAME_LIMIT)
+    return (one_line(posting.get("company"), NAME_LIMIT) or one_line(alert.get("source"), NAME_LIMIT)
             or "unknown source")
 
 
 def _health_view(alert: dict[str, Any]) -> dict[str, Any]:
-    source = _line(alert.get("source"), NAME_LIMIT) or "all sources"
+    source = one_line(alert.get("source"), NAME_LIMIT) or "all sources"
     problem = str(alert.get("problem") or "")
-    label = _PROBLEMS.get(problem) or _line(problem, 100) or "problem"
-    state = _line(alert.get("state"), 20) or "started"
+    label = _PROBLEMS.get(problem) or one_line(problem, 100) or "problem"
+    state = one_line(alert.get("state"), 20) or "started"
     return {"health": True, "title": f"{source}: {label} ({state})", "state": state,
-            "reason": _line(alert.get("reason"), REASON_LIMIT), "at": _when(alert.get("at"))}
+            "reason": one_line(alert.get("reason"), REASON_LIMIT), "at": _when(alert.get("at"))}
 
 
 def _event_view(alert: dict[str, Any]) -> dict[str, Any]:
@@ -312,14 +312,14 @@ def _event_view(alert: dict[str, Any]) -> dict[str, Any]:
         links.append(_link("Apply", posting.get("apply_url")))
     return {
         "health": False,
-        "title": (_line(posting.get("title"), TITLE_LIMIT) or _line(alert.get("title"), TITLE_LIMIT)
+        "title": (one_line(posting.get("title"), TITLE_LIMIT) or one_line(alert.get("title"), TITLE_LIMIT)
                   or "(untitled)"),
-        "company": _line(posting.get("company"), NAME_LIMIT),
-        "source": _line(alert.get("source"), NAME_LIMIT),
+        "company": one_line(posting.get("company"), NAME_LIMIT),
+        "source": one_line(alert.get("source"), NAME_LIMIT),
         "location": location or None,
         "salary": None if salary == "none" else salary,
-        "deadline": _line(posting.get("deadline"), 40),
-        "reason": _line(alert.get("reason"), REASON_LIMIT),
+        "deadline": one_line(posting.get("deadline"), 40),
+        "reason": one_line(alert.get("reason"), REASON_LIMIT),
         "changes": [describe_change(c) for c in alert.get("changes") or [] if isinstance(c, dict)],
         "links": [link for link in links if link],
     }
@@ -345,7 +345,7 @@ def group_alerts(alerts: list[dict[str, Any]]) -> list[tuple[str, list[tuple[str
 def _count_word(kind: str, n: int) -> str:
     if kind == HEALTH:
         return f"{n} health notice" + ("" if n == 1 else "s")
-    return f"{n} {_COUNT_WORDS.get(kind, _line(kind, 30) or 'other')}"
+    return f"{n} {_COUNT_WORDS.get(kind, one_line(kind, 30) or 'other')}"
 
 
 def _headline(alerts: list[dict[str, Any]]) -> str:
@@ -372,7 +372,7 @@ def email_subject(alerts: list[dict[str, Any]], *, digest: bool) -> str:
     subject = f"jobdelta{' digest' if digest else ''}: {_headline(alerts)}"
     if len(alerts) == 1 and _kind(alerts[0]) != HEALTH:
         subject += f": {_view(alerts[0])['title']}"
-    return _line(subject, SUBJECT_LIMIT) or "jobdelta"
+    return one_line(subject, SUBJECT_LIMIT) or "jobdelta"
 
 
 def render_email(subscription: str, alerts: list[dict[str, Any]], *, digest: bool,
@@ -388,7 +388,7 @@ def render_email(subscription: str, alerts: list[dict[str, Any]], *, digest: boo
     control characters. The footer names the subscription and how to stop
     it: the ``unsubscribe`` URL when given."""
     groups = [
-        {"kind": kind, "heading": _HEADINGS.get(kind) or (_line(kind, 30) or "Other").capitalize(),
+        {"kind": kind, "heading": _HEADINGS.get(kind) or (one_line(kind, 30) or "Other").capitalize(),
          "count": sum(len(items) for _, items in companies),
          "companies": [{"name": name, "alerts": [_view(a) for a in items]}
                        for name, items in companies]}
@@ -399,7 +399,7 @@ def render_email(subscription: str, alerts: list[dict[str, Any]], *, digest: boo
         "headline": _headline(alerts),
         "digest": digest,
         "total": len(alerts),
-        "subscription": _line(subscription, NAME_LIMIT) or "(unnamed)",
+        "subscription": one_line(subscription, NAME_LIMIT) or "(unnamed)",
         "unsubscribe": _link("Unsubscribe", unsubscribe) if unsubscribe else None,
         "unsubscribe_href": _unsubscribe_href(unsubscribe),
         "sent": _when(now),
@@ -412,10 +412,10 @@ def render_email(subscription: str, alerts: list[dict[str, Any]], *, digest: boo
 
 def _unsubscribe_href(value: str | None) -> str | None:
     """An unsubscribe link may also be a ``mailto:`` address."""
-    url = _line(value, URL_LIMIT)
+    url = one_line(value, URL_LIMIT)
     if url and url.lower().startswith("mailto:") and not any(c.isspace() for c in url):
         return url
-    return _web_url(value)
+    return web_url(value)
 
 
 # --- chat (Apprise) ----------------------------------------------------------
@@ -428,9 +428,9 @@ def chat_message(alert: dict[str, Any]) -> tuple[str, str]:
     if view["health"]:
         title = f"jobdelta health: {view['title']}"
         body = view["reason"] or ""
-        return _line(title, TITLE_LIMIT) or "jobdelta", body
-    heading = _HEADINGS.get(_kind(alert)) or (_line(_kind(alert), 30) or "Alert").capitalize()
-    title = _line(f"{heading}: {view['title']}", TITLE_LIMIT) or "jobdelta"
+        return one_line(title, TITLE_LIMIT) or "jobdelta", body
+    heading = _HEADINGS.get(_kind(alert)) or (one_line(_kind(alert), 30) or "Alert").capitalize()
+    title = one_line(f"{heading}: {view['title']}", TITLE_LIMIT) or "jobdelta"
     lines = [" · ".join(p for p in (view["company"] or view["source"], view["location"]) if p)]
     changes = [_change_line(c) for c in alert.get("changes") or [] if isinstance(c, dict)]
     lines.append(_cut("; ".join(changes), REASON_LIMIT) if changes else view["reason"] or "")
@@ -441,7 +441,7 @@ def chat_message(alert: dict[str, Any]) -> tuple[str, str]:
 def chat_summary(alerts: list[dict[str, Any]]) -> tuple[str, str]:
     """(title, body) for many alerts at once: the counts and companies in the
     title, and one line per kind naming its first few postings."""
-    title = _line(f"jobdelta: {_headline(alerts)}", TITLE_LIMIT) or "jobdelta"
+    title = one_line(f"jobdelta: {_headline(alerts)}", TITLE_LIMIT) or "jobdelta"
     lines = []
     for kind, companies in group_alerts(alerts):
         names = []
@@ -449,7 +449,7 @@ def chat_summary(alerts: list[dict[str, Any]]) -> tuple[str, str]:
             for alert in items:
                 view = _view(alert)
                 names.append(view["title"] if view["health"] else f"{view['title']} at {company}")
-        heading = _HEADINGS.get(kind) or (_line(kind, 30) or "Other").capitalize()
+        heading = _HEADINGS.get(kind) or (one_line(kind, 30) or "Other").capitalize()
         line = f"{heading} ({len(names)}): " + "; ".join(names[:LIST_ITEMS])
         if len(names) > LIST_ITEMS:
             line += f" and {len(names) - LIST_ITEMS} more"
