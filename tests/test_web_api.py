@@ -257,6 +257,8 @@ def test_not_found_and_read_only(client):
         r = client.request(method, "/api/v1/events")
         assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
         assert r.headers["allow"] == "GET, HEAD"
+    page = client.post("/postings")
+    assert page.status_code == 405 and page.headers["content-type"].startswith("text/html")
     head = client.head("/api/v1/events")
     assert head.status_code == 200 and head.content == b"" and head.headers["etag"]
 
@@ -300,9 +302,12 @@ def test_openapi_and_offline_docs(client):
 def test_token_guards_everything_and_the_feed_token_only_feeds(hist):
     app = create_app(WebSettings(hist.db_url, token="s3cret", feed_token="feedme"))
     c = TestClient(app)
-    for url in ("/api/v1/events", "/", "/openapi.json", "/feeds/events.atom"):
+    for url in ("/api/v1/events", "/openapi.json", "/feeds/events.atom"):
         r = c.get(url)
         assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized", url
+    page = c.get("/postings")  # a browser gets a page saying so
+    assert page.status_code == 401 and "Authorization: Bearer" in page.text
+    assert page.headers["content-type"].startswith("text/html") and page.headers["www-authenticate"]
     assert c.get("/api/v1/events", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert c.get("/api/v1/events", headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert c.get("/feeds/events.atom", params={"token": "feedme"}).status_code == 200

@@ -55,6 +55,18 @@ def _wants_html(request: Request) -> bool:
     return not path.startswith(("/api/", "/feeds/", "/openapi.json"))
 
 
+def _refusal(scope: Scope, status: int, code: str, message: str,
+             headers: dict[str, str]) -> Any:
+    """A refusal in the shape the client reads: JSON for the API and the
+    feeds, a page for a browser."""
+    request = Request(scope)
+    if _wants_html(request):
+        response = pages.error_page(request, status, message)
+        response.headers.update(headers)
+        return response
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+
+
 class ReadOnly:
     """GET and HEAD only; HEAD is answered as GET with the body dropped."""
 
@@ -67,9 +79,8 @@ class ReadOnly:
             return
         method = scope["method"]
         if method not in ("GET", "HEAD"):
-            response = JSONResponse(error_body("method_not_allowed",
-                                               f"{method} is not allowed: this app is read-only"),
-                                    status_code=405, headers={"Allow": "GET, HEAD"})
+            response = _refusal(scope, 405, "method_not_allowed",
+                                f"{method} is not allowed: this app is read-only", {"Allow": "GET, HEAD"})
             await response(scope, receive, send)
             return
         if method == "GET":
@@ -96,9 +107,9 @@ class Auth:
         if scope["type"] != "http" or self.token is None or self._allowed(Request(scope)):
             await self.app(scope, receive, send)
             return
-        response = JSONResponse(error_body("unauthorized", "this server needs a token: "
-                                           "send `Authorization: Bearer <token>`"),
-                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        response = _refusal(scope, 401, "unauthorized",
+                            "this server needs a token: send `Authorization: Bearer <token>`",
+                            {"WWW-Authenticate": "Bearer"})
         await response(scope, receive, send)
 
     def _allowed(self, request: Request) -> bool:
