@@ -294,6 +294,10 @@ def test_openapi_and_offline_docs(client):
     names = {p["name"] for p in schema["paths"]["/api/v1/events"]["get"]["parameters"]}
     assert names >= {"kind", "source", "company", "country", "workplace", "since", "until", "text",
                      "limit", "cursor"}
+    events = schema["paths"]["/api/v1/events"]["get"]["responses"]
+    assert "422" not in events and events["400"]["content"]["application/json"]["schema"] == \
+        {"$ref": "#/components/schemas/Error"}
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
     docs = client.get("/api/docs").text
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200

@@ -25,6 +25,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -163,6 +164,36 @@ def _is_page(path: str) -> bool:
     return not path.startswith(("/static/", "/api/docs", "/openapi.json"))
 
 
+_ERROR_SCHEMA = {
+    "title": "Error", "type": "object", "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string", "examples": ["unknown_parameter", "bad_value", "not_found"]},
+        "message": {"type": "string"}}}}}
+
+
+def _openapi_schema(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema with the errors this app really answers: 400, 401,
+    404 and 304 in one error shape, not FastAPI's 422."""
+    schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components["Error"] = _ERROR_SCHEMA
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for path, operations in schema["paths"].items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            responses["304"] = {"description": "Not modified: nothing changed since the ETag given "
+                                               "in If-None-Match"}
+            responses["400"] = {"description": "A bad value, or a parameter this endpoint does not "
+                                               "take", **error}
+            responses["401"] = {"description": "A token is configured and was not sent", **error}
+            if "{" in path:
+                responses["404"] = {"description": "No such posting, company or source", **error}
+    return schema
+
+
 def create_app(settings: WebSettings) -> FastAPI:
     app = FastAPI(title="jobdelta", version="1",
                   summary="What job boards posted, changed and closed, with every version kept.",
@@ -205,6 +236,12 @@ def create_app(settings: WebSettings) -> FastAPI:
         return JSONResponse(error_body(code, message), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _openapi_schema(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(ETags, sessions=app.state.sessions)
     app.add_middleware(Auth, token=settings.token, feed_token=settings.feed_token)
     app.add_middleware(ReadOnly)

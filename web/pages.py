@@ -191,8 +191,14 @@ def _event_view(event: dict[str, Any]) -> dict[str, Any]:
             "company_href": _company_href(event.get("company") or posting.get("company")),
             "source": _clip(event.get("source"), NAME_LIMIT),
             "reason": _clip(event.get("reason"), REASON_LIMIT),
-            "changes": [describe_change(c) for c in event.get("changes") or []
-                        if isinstance(c, dict)]}
+            "changes": _change_lines(event.get("changes"))}
+
+
+def _change_lines(changes: Any) -> list[str]:
+    """A change event's field changes, one line each; the description is
+    only named (its word-level diff is on the posting's page)."""
+    return [("description edited" if c.get("field") == "description" else describe_change(c))
+            for c in changes or [] if isinstance(c, dict)]
 
 
 def _by_day(events: list[dict[str, Any]]) -> list[tuple[date | None, list[dict[str, Any]]]]:
@@ -286,11 +292,12 @@ def posting(request: Request, key: str) -> HTMLResponse:
     old, new = by_number[diff["from"]]["posting"], by_number[diff["to"]]["posting"]
     current = detail["posting"] or {}
     versions = [{"version": v["version"], "valid_from": v["valid_from"], "valid_to": v["valid_to"],
-                 "changes": [describe_change(c) for c in v.get("changes") or []
-                             if isinstance(c, dict)],
+                 "changes": _change_lines(v.get("changes")),
+                 "closed_before": before["valid_to"] if before and before["valid_to"] != v["valid_from"]
+                 else None,
                  "compare": _link(request, **{"from": max(1, v["version"] - 1),
                                              "to": v["version"]})}
-                for v in detail["versions"]]
+                for before, v in zip([None, *detail["versions"]], detail["versions"], strict=False)]
     links = [(label, current.get(field)) for label, field in
              (("Posting on the board", "url"), ("Apply", "apply_url"))]
     if links[1][1] == links[0][1]:
