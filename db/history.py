@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Select, Text, and_, cast, func, or_, selec
 from sqlalchemy.orm import Session
 
 from db.models import Event, Posting, Run, Source, SourceHealth, Version
-from db.queries import _iso, event_dict, history, run_dict, source_status
+from db.queries import _iso, event_dict, find_posting, history, run_dict, source_status
 from db.vocab import EventKind, HealthState, PostingStatus
 
 POSTING_STATUSES = ("open", "expired", "all")
@@ -264,12 +264,13 @@ def posting_detail(session: Session, source: str, external_id: str) -> dict[str,
 
 
 def posting_events(session: Session, source: str, external_id: str) -> list[dict[str, Any]]:
-    """Every event of one posting, oldest first."""
-    rows = session.execute(
-        select(Event, Source.name).join(Source, Source.id == Event.source_id)
-        .join(Posting, Posting.id == Event.posting_id)
-        .where(Source.name == source, Posting.external_id == external_id)
-        .order_by(Event.id)).all()
+    """Every event of one posting, oldest first (found by the posting's id,
+    so the events index on posting_id serves it)."""
+    posting = find_posting(session, source, external_id)
+    if posting is None:
+        return []
+    rows = session.execute(select(Event, Source.name).join(Source, Source.id == Event.source_id)
+                           .where(Event.posting_id == posting.id).order_by(Event.id)).all()
     return [_event_row(e, name) for e, name in rows]
 
 

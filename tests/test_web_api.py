@@ -158,6 +158,11 @@ def test_postings_status_filters_and_facets(client, hist):
         assert len(all_pages(client, "/api/v1/postings", country=country["value"])) == country["count"]
     for wt in facets["workplace_type"]:
         assert len(all_pages(client, "/api/v1/postings", workplace=wt["value"])) == wt["count"]
+    for et in facets["employment_type"]:
+        assert len(all_pages(client, "/api/v1/postings", employment=et["value"])) == et["count"]
+    assert sum(f["count"] for f in facets["workplace_type"]) <= 5
+    assert client.get("/api/v1/postings/facets", params={"company": "Nobody"}).json()["facets"] == {
+        "source": [], "company": [], "workplace_type": [], "employment_type": [], "country": []}
     assert items(client, "/api/v1/postings", text="(emea)")[0]["external_id"] == ids["a"]
 
 
@@ -204,6 +209,8 @@ def test_a_posting_its_versions_and_diffs(client, hist):
 def test_company_timeline_counts_from_intervals(client, hist):
     assert items(client, "/api/v1/companies") == [
         {"company": "Vercel", "open": 5, "total": 5, "sources": ["vercel"]}]
+    assert all_pages(client, "/api/v1/companies", limit=1, text="verc") == items(client, "/api/v1/companies")
+    assert items(client, "/api/v1/companies", text="nobody") == []
     t = client.get("/api/v1/companies/Vercel/timeline").json()
     # every round ran today, so one day: the open count at its end
     assert t["open"][-1]["open"] == 5
