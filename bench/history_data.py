@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -69,7 +69,8 @@ from db.models import (  # noqa: E402
 )
 from db.vocab import EventKind, HealthState, PostingStatus, RunStatus  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("JOBDELTA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get("JOBDELTA_TEST_PG",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 START = datetime(2026, 1, 5, tzinfo=UTC)
 ROUND_EVERY = timedelta(days=1)
 SHARE = 0.01  # of the open postings, edited, removed and added each round
@@ -118,7 +119,8 @@ _COUNTRY_CODES = tuple(COUNTRIES)
 _SYMBOLS = {currency: symbol for _name, currency, symbol, *_ in COUNTRIES.values()}
 _COUNTRY_WEIGHTS = (30, 12, 10, 6, 5, 6, 4, 6, 3, 3, 3)
 
-DEPARTMENTS: dict[str, tuple[tuple[str, ...], int]] = {  # roles, and a base yearly USD pay (thousands)
+# department -> (roles, a base yearly pay in thousands of USD)
+DEPARTMENTS: dict[str, tuple[tuple[str, ...], int]] = {
     "Engineering": (("Backend Engineer", "Frontend Engineer", "Platform Engineer",
                      "Site Reliability Engineer", "Software Engineer, Payments",
                      "Infrastructure Engineer", "Security Engineer", "Mobile Engineer (iOS)"), 150),
@@ -136,7 +138,8 @@ _DEPARTMENT_NAMES = tuple(DEPARTMENTS)
 _DEPARTMENT_WEIGHTS = (40, 15, 10, 6, 12, 7, 5, 5)
 LEVELS = ("", "Junior ", "Senior ", "Staff ", "Principal ", "Lead ")
 _LEVEL_WEIGHTS = (35, 8, 35, 12, 5, 5)
-_LEVEL_PAY = {"": 1.0, "Junior ": 0.7, "Senior ": 1.25, "Staff ": 1.5, "Principal ": 1.8, "Lead ": 1.35}
+_LEVEL_PAY = {"": 1.0, "Junior ": 0.7, "Senior ": 1.25, "Staff ": 1.5, "Principal ": 1.8,
+              "Lead ": 1.35}
 WORKPLACES = {"onsite": "On-site", "hybrid": "Hybrid", "remote": "Remote"}
 EMPLOYMENT = {"full_time": "Full-time", "part_time": "Part-time", "contract": "Contract",
               "temporary": "Temporary", "internship": "Internship"}
@@ -208,7 +211,8 @@ class _Factory:
         employment = rng.choices(tuple(EMPLOYMENT), _EMPLOYMENT_WEIGHTS)[0]
         countries = [rng.choices(_COUNTRY_CODES, _COUNTRY_WEIGHTS)[0]]
         if rng.random() < 0.1:
-            countries += rng.sample([c for c in _COUNTRY_CODES if c != countries[0]], rng.randint(1, 2))
+            others = [c for c in _COUNTRY_CODES if c != countries[0]]
+            countries += rng.sample(others, rng.randint(1, 2))
         locations = [self._location(c, workplace) for c in countries]
         language = "en"
         title = level + rng.choice(roles)
@@ -220,9 +224,12 @@ class _Factory:
             period = "hour" if employment in ("part_time", "contract", "internship") else "year"
             for c in countries[: rng.randint(1, len(countries))]:
                 salary.append(self._salary(c, base_pay * _LEVEL_PAY[level], period))
+        # the first crawl finds postings up to weeks old (its serials are
+        # negative); later rounds find them within days of posting
         posted = now - timedelta(days=rng.randint(0, 45) if serial < 0 else rng.randint(0, 2),
                                  hours=rng.randint(0, 23), minutes=rng.randint(0, 59))
-        posted_at = posted.isoformat(timespec="seconds") if rng.random() < 0.3 else posted.date().isoformat()
+        posted_at = (posted.isoformat(timespec="seconds") if rng.random() < 0.3
+                     else posted.date().isoformat())
         deadline = None
         if rng.random() < 0.2:
             days = rng.randint(1, 7) if rng.random() < 0.15 else rng.randint(8, 75)
@@ -349,8 +356,8 @@ class _Factory:
     def _edit_deadline(self, data: dict[str, Any], now: datetime) -> None:
         old = data["deadline"]
         if old:  # extended, as boards usually do
-            new = (date.fromisoformat(old[:10]) + timedelta(days=self.rng.randint(7, 28))).isoformat()
-            new += old[10:]
+            later = date.fromisoformat(old[:10]) + timedelta(days=self.rng.randint(7, 28))
+            new = later.isoformat() + old[10:]
         else:
             new = _day(now, self.rng.randint(10, 40))
         data["deadline"] = data["deadline_raw"] = new
@@ -370,14 +377,14 @@ def _field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, A
     return field_changes({k: old.get(k) for k in names}, {k: new.get(k) for k in names})
 
 
-
 class _Open:
     """What the generator keeps of an open posting."""
 
     __slots__ = ("id", "source", "version", "deadline", "flags")
 
     def __init__(self, pid: int, source: int, version: int, deadline: str | None, flags: int):
-        self.id, self.source, self.version, self.deadline, self.flags = pid, source, version, deadline, flags
+        self.id, self.source, self.version = pid, source, version
+        self.deadline, self.flags = deadline, flags
 
 
 @dataclass
@@ -437,14 +444,17 @@ def _spread(total: int, weights: list[int]) -> list[int]:
     whole = sum(weights)
     shares = [total * w / whole for w in weights]
     counts = [int(x) for x in shares]
-    for i in sorted(range(len(weights)), key=lambda i: counts[i] - shares[i])[: total - sum(counts)]:
+    by_remainder = sorted(range(len(weights)), key=lambda i: counts[i] - shares[i])
+    for i in by_remainder[: total - sum(counts)]:
         counts[i] += 1
     return counts
 
 
 class _Builder:
-    def __init__(self, session_maker: Any, postings: int, rounds: int, seed: int, sources: int,
-                 start: datetime, round_every: timedelta):
+    """Writes the rounds; keeps per open posting only an :class:`_Open`."""
+
+    def __init__(self, session_maker: sessionmaker[Session], postings: int, rounds: int,
+                 seed: int, sources: int, start: datetime, round_every: timedelta):
         self.sessions = session_maker
         self.postings, self.rounds = postings, rounds
         # three streams, each drawn from by one thread in a fixed order, so
@@ -464,8 +474,8 @@ class _Builder:
     def run(self) -> None:
         with self.sessions.begin() as session:
             session.execute(insert(Source.__table__), [
-                {"name": s["name"], "board": s["board"], "params": s["params"], "created_at": self.times[0]}
-                for s in self.src])
+                {"name": s["name"], "board": s["board"], "params": s["params"],
+                 "created_at": self.times[0]} for s in self.src])
             ids = dict(session.execute(select(Source.name, Source.id)).all())
             self.source_ids = [ids[s["name"]] for s in self.src]
         for r, now in enumerate(self.times):
@@ -578,7 +588,8 @@ class _Builder:
             stats.append({"id": run_id, "stats": {
                 "unchanged": seen - plan.new[s] - len(plan.edits[s]), "duplicates": 0,
                 "ids_shortened": 0, "refused": 0, "complete_by": None,
-                "coverage": {**dict(zip(COVERAGE_FIELDS, seen_coverage, strict=True)), "postings": seen},
+                "coverage": {**dict(zip(COVERAGE_FIELDS, seen_coverage, strict=True)),
+                             "postings": seen},
                 "errors": []}})
         session.execute(update(Run), stats)
 
@@ -627,12 +638,14 @@ class _Builder:
              "version": 1, "deadline": d["deadline"], "first_seen": now, "last_seen": now,
              "last_seen_run_id": run_id, "missing_runs": 0}
             for d, h in zip(datas, hashes, strict=True)])
+        exts = [d["external_id"] for d in datas]
         id_of = dict(session.execute(select(Posting.external_id, Posting.id).where(
-            Posting.source_id == sid, Posting.external_id.in_([d["external_id"] for d in datas]))).all())
+            Posting.source_id == sid, Posting.external_id.in_(exts))).all())
         ids = [id_of[d["external_id"]] for d in datas]
         session.execute(insert(Version.__table__), [
             {"posting_id": pid, "source_id": sid, "version": 1, "valid_from": now, "valid_to": None,
-             "content_hash": h, "data": d, "run_id": run_id, "raw_sha256": None, **posting_facets(d)}
+             "content_hash": h, "data": d, "run_id": run_id, "raw_sha256": None,
+             **posting_facets(d)}
             for pid, d, h in zip(ids, datas, hashes, strict=True)])
         session.execute(insert(Event.__table__), [
             event_row(EventKind.NEW, sid, run_id, pid, d, now, "new: first time seen")
@@ -654,15 +667,16 @@ class _Builder:
             changes = _field_changes(old, data)
             assert changes, f"an edit of posting {st.id} changed nothing"
             h, nxt = content_hash(data), st.version + 1
-            versions.append({"posting_id": st.id, "source_id": sid, "version": nxt, "valid_from": now,
-                             "valid_to": None, "content_hash": h, "data": data, "run_id": run_id,
-                             "raw_sha256": None, **posting_facets(data)})
+            versions.append({"posting_id": st.id, "source_id": sid, "version": nxt,
+                             "valid_from": now, "valid_to": None, "content_hash": h, "data": data,
+                             "run_id": run_id, "raw_sha256": None, **posting_facets(data)})
             events.append(event_row(EventKind.CHANGED, sid, run_id, st.id, data, now,
                                     change_reason(changes), changes))
             postings.append({"id": st.id, "status": PostingStatus.OPEN, "title": data["title"],
                              "url": data["url"], "content_hash": h, "version": nxt,
-                             "deadline": data["deadline"], "last_seen": now, "last_seen_run_id": run_id,
-                             "missing_runs": 0, "expired_at": None, "expired_reason": None})
+                             "deadline": data["deadline"], "last_seen": now,
+                             "last_seen_run_id": run_id, "missing_runs": 0, "expired_at": None,
+                             "expired_reason": None})
             st.version = nxt
             self._count(self.coverage[s], st.flags, -1)
             self._keep(st, data, +1)
@@ -721,7 +735,8 @@ def check_history(session: Session) -> list[str]:
         select(Posting.id, Posting.status, Posting.version, Posting.content_hash))}
     revisions = {(pid, at) for pid, at in session.execute(select(Event.posting_id, Event.at).where(
         Event.kind.in_((EventKind.CHANGED, EventKind.REOPENED))))}
-    expired_events = set(session.scalars(select(Event.posting_id).where(Event.kind == EventKind.EXPIRED)))
+    expired_events = set(session.scalars(
+        select(Event.posting_id).where(Event.kind == EventKind.EXPIRED)))
 
     def close(pid: int, rows: list[tuple[int, datetime, datetime | None, str]]) -> None:
         if pid not in postings:
@@ -787,7 +802,8 @@ def check_history(session: Session) -> list[str]:
                    "reopened": run.reopened}
         for kind, n in counted.items():
             if written[(run.id, kind)] != n:
-                problems.append(f"run {run.id} counts {n} {kind} but wrote {written[(run.id, kind)]}")
+                problems.append(
+                    f"run {run.id} counts {n} {kind} but wrote {written[(run.id, kind)]}")
     return problems
 
 
@@ -843,8 +859,10 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__.split("\n\n")[0],
         epilog="example: .venv/bin/python bench/history_data.py --postings 10000 --rounds 30 "
                "--backend sqlite --keep")
-    parser.add_argument("--postings", type=int, default=10_000, help="postings of round 0 (default 10000)")
-    parser.add_argument("--rounds", type=int, default=30, help="crawls, round 0 included (default 30)")
+    parser.add_argument("--postings", type=int, default=10_000,
+                        help="postings of round 0 (default 10000)")
+    parser.add_argument("--rounds", type=int, default=30,
+                        help="crawls, round 0 included (default 30)")
     parser.add_argument("--sources", type=int, default=20, help="boards (default 20)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
@@ -861,10 +879,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"database: {args.backend}")
         print(f"built {args.postings} postings x {args.rounds} rounds (seed {args.seed}) "
               f"in {elapsed:.1f} s, peak RSS {rss:.0f} MB, size {_size_mb(url):.0f} MB")
-        print(f"postings: {summary['postings']} (open {summary['open']}, expired {summary['expired']})")
+        print(f"postings: {summary['postings']} "
+              f"(open {summary['open']}, expired {summary['expired']})")
         print(f"versions: {summary['versions']}")
         print(f"events:   {events}")
-        print(f"runs:     {summary['runs']}, rounds {summary['rounds'][0]} .. {summary['rounds'][-1]}")
+        print(f"runs:     {summary['runs']}, "
+              f"rounds {summary['rounds'][0]} .. {summary['rounds'][-1]}")
         print(f"sources:  {len(summary['sources'])}, companies: {len(summary['companies'])}")
         status = 0
         if args.check:

@@ -41,7 +41,8 @@ def _hashes(url: str) -> list[tuple[str, str, int, str]]:
     with session_factory(url)() as session:
         return [tuple(row) for row in session.execute(
             select(Source.name, Posting.external_id, Version.version, Version.content_hash)
-            .join(Posting, Posting.id == Version.posting_id).join(Source, Source.id == Posting.source_id)
+            .join(Posting, Posting.id == Version.posting_id)
+            .join(Source, Source.id == Posting.source_id)
             .order_by(Source.name, Posting.external_id, Version.version))]
 
 
@@ -116,7 +117,7 @@ def test_postings_at_each_round_are_those_open_after_it(built: tuple[str, dict])
 def test_changed_events_carry_the_recorders_diff(built: tuple[str, dict]) -> None:
     url, _summary = built
     with session_factory(url)() as session:
-        changed = session.execute(select(Event).where(Event.kind == EventKind.CHANGED)).scalars().all()
+        changed = session.scalars(select(Event).where(Event.kind == EventKind.CHANGED)).all()
         assert changed
         for event in changed:
             new = session.scalar(select(Version).where(Version.posting_id == event.posting_id,
@@ -146,13 +147,14 @@ def test_check_history_finds_problems(built: tuple[str, dict]) -> None:
     with sessions.begin() as session:
         open_id = session.scalar(select(Posting.id).where(Posting.status == PostingStatus.OPEN)
                                  .order_by(Posting.id).limit(1))
-        session.execute(update(Version).where(Version.posting_id == open_id, Version.valid_to.is_(None))
-                        .values(valid_to=last))
+        session.execute(update(Version).values(valid_to=last).where(
+            Version.posting_id == open_id, Version.valid_to.is_(None)))
         changed = session.scalars(select(Event).where(Event.kind == EventKind.CHANGED)
                                   .order_by(Event.id).limit(2)).all()
         run_changed = session.scalar(select(Run.changed).where(Run.id == changed[0].run_id))
         session.execute(delete(Event).where(Event.id == changed[0].id))
-        session.execute(update(Event).where(Event.id == changed[1].id).values(company="Someone Else"))
+        session.execute(update(Event).where(Event.id == changed[1].id)
+                        .values(company="Someone Else"))
         expired_id = session.scalar(select(Event.posting_id).where(Event.kind == EventKind.EXPIRED)
                                     .order_by(Event.id).limit(1))
         session.execute(delete(Event).where(Event.kind == EventKind.EXPIRED,
@@ -161,11 +163,14 @@ def test_check_history_finds_problems(built: tuple[str, dict]) -> None:
         problems = hd.check_history(session)
     text = "\n".join(problems)
     assert f"posting {open_id} is open with 0 current versions" in text
-    assert f"posting {changed[0].posting_id}: version" in text and "no changed or reopened event" in text
+    assert f"posting {changed[0].posting_id}: version" in text
+    assert "no changed or reopened event" in text
     assert f"event {changed[1].id}: facet columns" in text
     assert f"posting {expired_id} is expired without an expired event" in text
-    assert f"run {changed[0].run_id} counts {run_changed} changed but wrote {run_changed - 1}" in text
+    run = changed[0].run_id
+    assert f"run {run} counts {run_changed} changed but wrote {run_changed - 1}" in text
 
 
 def test_round_quota() -> None:
-    assert [hd.round_quota(n) for n in (0, 1, 49, 50, 149, 151, 100_000)] == [0, 1, 1, 1, 1, 2, 1000]
+    quotas = [hd.round_quota(n) for n in (0, 1, 49, 50, 149, 151, 100_000)]
+    assert quotas == [0, 1, 1, 1, 1, 2, 1000]
