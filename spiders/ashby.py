@@ -9,20 +9,17 @@ An unknown board answers 404 and the run fails. Parsing:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import scrapy
 from scrapy.http import Response
 
-from crawler.errors import BoardError
-from spiders.base import BoardSpider, Param
+from spiders.base import OneResponseBoard, Param
 from spiders.parsers.ashby import board_url, parse_board
 
 _NAME = re.compile(r"[^/?#]*[^/?#\s][^/?#]*")
 
 
-class AshbySpider(BoardSpider):
+class AshbySpider(OneResponseBoard):
     board = "ashby"
     title = "Ashby job board (posting API)"
     default_base_url = "https://api.ashbyhq.com"
@@ -37,22 +34,8 @@ class AshbySpider(BoardSpider):
                     f"got {given['company']!r}")
         return None
 
-    def start_requests(self) -> Iterator[scrapy.Request]:
-        yield scrapy.Request(board_url(self.base_url, self.board_params["company"]),
-                             callback=self.parse_board, errback=self.on_board_error, dont_filter=True)
+    def board_url(self) -> str:
+        return board_url(self.base_url, self.board_params["company"])
 
-    def parse_board(self, response: Response) -> Iterator[Any]:
-        self.listing_pages += 1
-        raw = self.keep_raw(response)
-        yield raw
-        try:
-            postings = parse_board(response, self.source)
-        except BoardError as exc:
-            self.fail(str(exc))
-            return
-        fetched = self.fetched_at(response)
-        for p in postings:
-            p.fetched_at, p.raw_sha256 = fetched, raw.sha256
-            yield p
-        self.board_complete = True
-        self.complete_by = "whole response, no total given; count checked against recent runs only"
+    def read_board(self, response: Response) -> tuple[list[Any], int | None]:
+        return parse_board(response, self.source), None

@@ -22,7 +22,7 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.errors import Walled
+from crawler.errors import BoardError, Walled
 from crawler.items import Gone, RawPage, Seen
 from crawler.walls import find_wall
 
@@ -236,3 +236,55 @@ class BoardSpider(scrapy.Spider):
             yield Gone(source=self.source, url=resp.url, reason=f"detail page answered {resp.status}")
             return
         self.listing_failed(f"posting page failed: {self.describe_failure(failure)}")
+
+
+class OneResponseBoard(BoardSpider):
+    """A board whose whole listing is one response (Greenhouse, Ashby,
+    Recruitee, Breezy, Pinpoint, Personio...): one request, one callback.
+
+    Subclasses give :meth:`board_url` and :meth:`read_board`, a pure parse
+    that returns the postings and, when the board reports one, the total it
+    claims. The board is complete when the response parsed and holds that
+    many postings (or, without a total, when it parsed whole: ``complete_by``
+    then says the count is checked against recent runs only). A 404 is
+    "board not found"; malformed content raises ``BoardError`` and fails the
+    run."""
+
+    total_name: ClassVar[str] = "the board's total"  # what the reported total is called
+    item_word: ClassVar[str] = "postings"
+    no_total: ClassVar[str] = "whole response, no total given; count checked against recent runs only"
+
+    def board_url(self) -> str:
+        raise NotImplementedError
+
+    def read_board(self, response: Response) -> tuple[list[Any], int | None]:
+        """The postings of the response and the total the board reports
+        (None when it reports none). Raises ``BoardError``."""
+        raise NotImplementedError
+
+    def start_requests(self):  # noqa: ANN201
+        yield scrapy.Request(self.board_url(), callback=self.parse_board, errback=self.on_board_error,
+                             dont_filter=True)
+
+    def parse_board(self, response: Response):  # noqa: ANN201
+        self.listing_pages += 1
+        raw = self.keep_raw(response)
+        yield raw
+        try:
+            postings, total = self.read_board(response)
+        except BoardError as exc:
+            self.fail(str(exc))
+            return
+        fetched = self.fetched_at(response)
+        for p in postings:
+            p.fetched_at, p.raw_sha256 = fetched, raw.sha256
+            yield p
+        if total is None:
+            self.board_complete = True
+            self.complete_by = self.no_total
+        elif len(postings) < total:
+            self.note_error(f"listing holds {len(postings)} of the {total} {self.item_word} it reports")
+            self.board_complete = False
+        else:
+            self.board_complete = True
+            self.complete_by = f"{self.total_name} = {total}"

@@ -19,6 +19,7 @@ from scrapy.http import Response
 from crawler.errors import BoardError
 from crawler.items import Posting
 from crawler.normalize import parse_location
+from spiders.parsers.values import text as _text
 
 # Ashby intervals are "<n> <UNIT>" ("1 YEAR", "1 HOUR"); only a single unit
 # names a pay period, "6 MONTH" does not.
@@ -72,9 +73,6 @@ def _posting(job: Any, source: str, url: str) -> Posting | None:
         description=None if html else _text(job.get("descriptionPlain")),
     )
 
-
-def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
 
 
 def _locations(job: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:

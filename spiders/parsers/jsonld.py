@@ -29,6 +29,8 @@ from crawler.errors import BoardError
 from crawler.items import Posting
 from crawler.normalize import clean_url, html_to_text, parse_location
 from crawler.normalize.salary import number
+from spiders.parsers.values import text as _text
+from spiders.parsers.values import texts as _texts
 
 logger = logging.getLogger(__name__)
 
@@ -141,25 +143,6 @@ def _posting(data: dict[str, Any], page_url: str, source: str) -> Posting:
     )
 
 
-def _text(value: Any) -> str | None:
-    """The first text in a JSON-LD value: a string, a number, a list's
-    first text, or an object's name/@value/value."""
-    if isinstance(value, str):
-        return value.strip() or None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, list):
-        return next((text for item in value if (text := _text(item))), None)
-    if isinstance(value, dict):
-        for key in ("name", "@value", "value"):
-            if text := _text(value.get(key)):
-                return text
-    return None
-
-
-def _texts(value: Any) -> list[str]:
-    values = value if isinstance(value, list) else [value]
-    return [text for item in values if (text := _text(item))]
 
 
 def _absolute(base: str, url: str | None) -> str | None:

@@ -19,6 +19,7 @@ from scrapy.http import Response
 from crawler.errors import BoardError
 from crawler.items import Posting
 from crawler.normalize import parse_location
+from spiders.parsers.values import text as _text
 
 PAGE_SIZE = 100  # postings asked for per page; Lever serves at most this many
 
@@ -79,9 +80,6 @@ def _posting(item: Any, source: str, url: str) -> Posting:
         description=None if description_html else _plain_description(item),
     )
 
-
-def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
 
 
 def _locations(categories: dict[str, Any], country: Any) -> tuple[list[dict[str, Any]], list[str]]:

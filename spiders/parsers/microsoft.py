@@ -28,6 +28,8 @@ from scrapy.http import Response
 from crawler.errors import BoardError
 from crawler.items import Gone, Posting, listing_fingerprint
 from crawler.normalize import country_code, parse_location
+from spiders.parsers.values import text as _text
+from spiders.parsers.values import texts as _texts
 from spiders.parsers.values import whole_number
 
 DOMAIN = "microsoft.com"
@@ -106,19 +108,6 @@ def _payload(response: Response, what: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else body
 
 
-def _text(value: Any) -> str | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return value.strip() or None if isinstance(value, str) else None
-
-
-def _texts(value: Any) -> tuple[str, ...]:
-    found: list[str] = []
-    for item in value if isinstance(value, list) else [value]:
-        text = _text(item.get("name") or item.get("location")) if isinstance(item, dict) else _text(item)
-        if text and text not in found:
-            found.append(text)
-    return tuple(found)
 
 
 def parse_search(response: Response) -> SearchPage:
@@ -151,8 +140,8 @@ def position(item: Any, url: str = "") -> Position:
     return Position(
         external_id=pid,
         title=_text(item.get("name")) or _text(item.get("title")) or _text(item.get("postingName")),
-        locations=_texts(item.get("locations")) or _texts(item.get("standardizedLocations"))
-        or _texts(item.get("location")),
+        locations=tuple(_texts(item.get("locations")) or _texts(item.get("standardizedLocations"))
+                        or _texts(item.get("location"))),
         work_option=_text(item.get("workLocationOption")),
         posted_ts=_text(ts),
         department=_text(item.get("department")),

@@ -17,6 +17,8 @@ from scrapy.http import Response
 
 from crawler.errors import BoardError
 from crawler.items import Posting
+from spiders.parsers.values import text as _text
+from spiders.parsers.values import texts as _texts
 
 # Some tenants feed jobs through an integration that prefixes the company
 # name with its host: "paradox-api.mchire.com-McDonald's".
@@ -81,23 +83,6 @@ def _posting(job: Any, source: str, origin: str, url: str) -> Posting:
     )
 
 
-def _text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value.strip() or None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def _texts(value: Any) -> list[str]:
-    values = value if isinstance(value, list) else [value]
-    texts = []
-    for item in values:
-        if isinstance(item, dict):
-            item = item.get("name") or item.get("value")
-        if text := _text(item):
-            texts.append(text)
-    return texts
 
 
 def _company(value: Any) -> str | None:

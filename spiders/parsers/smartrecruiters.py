@@ -22,6 +22,7 @@ from scrapy.http import Response
 
 from crawler.errors import BoardError
 from crawler.items import Gone, Posting, listing_fingerprint
+from spiders.parsers.values import text as _text
 
 PAGE_SIZE = 100  # postings asked for per page; the API's maximum
 PUBLIC_PAGE = "https://jobs.smartrecruiters.com"
@@ -116,9 +117,6 @@ def parse_detail(response: Response, source: str, company: str,
     posting.description_html = _ad_html(data.get("jobAd"))
     return posting
 
-
-def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
 
 
 def _label(value: Any) -> str | None:

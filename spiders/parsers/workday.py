@@ -28,6 +28,7 @@ from scrapy.http import Response
 from crawler.errors import BoardError
 from crawler.items import Gone, Posting, listing_fingerprint
 from crawler.normalize import country_code, iso_date, parse_location, workplace_phrase
+from spiders.parsers.values import text as _text
 from spiders.parsers.values import whole_number
 
 PAGE_SIZE = 20  # the most the CXS list accepts per request
@@ -129,9 +130,6 @@ def _json(response: Response, what: str) -> Any:
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise BoardError(f"malformed JSON from Workday {what}: {exc}", response.url) from exc
 
-
-def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
 
 
 def parse_jobs_page(response: Response) -> JobsPage:

@@ -43,7 +43,7 @@ def listing(body: str) -> tuple[GreenhouseSpider, list[Posting]]:
                                            params={"token": "vercel"})
     response = TextResponse(url=URL, body=body.encode(), encoding="utf-8",
                             headers={"Content-Type": "application/json"})
-    out = list(spider.parse_listing(response))
+    out = list(spider.parse_board(response))
     return spider, [o for o in out if isinstance(o, Posting)]
 
 
