@@ -223,24 +223,28 @@ def iter_posting_json(session: Session, f: PostingFilter) -> Iterator[str]:
 
 def facet_counts(session: Session, f: PostingFilter, top: int = 50) -> dict[str, list[dict[str, Any]]]:
     """How many matching postings have each source, company, country,
-    workplace and employment type (the ``top`` most common of each)."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    columns = {"source": Source.name, "company": Version.company,
-               "workplace_type": Version.workplace_type, "employment_type": Version.employment_type}
-    for name, column in columns.items():
-        q = _posting_versions(f, column, func.count()).group_by(column)
-        counts = Counter({value: n for value, n in session.execute(q) if value is not None})
-        out[name] = [{"value": v, "count": n} for v, n in
-                     sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[:top]]
-    countries: Counter[str] = Counter()
-    q = _posting_versions(f, Version.countries, func.count()).group_by(Version.countries)
-    for value, n in session.execute(q):
-        for code in (value or "").strip(",").split(","):
+    workplace and employment type (the ``top`` most common of each), from
+    one grouped pass over the matching versions."""
+    q = _posting_versions(f, Version.source_id, Version.company, Version.workplace_type,
+                          Version.employment_type, Version.countries, func.count())
+    q = q.group_by(Version.source_id, Version.company, Version.workplace_type,
+                   Version.employment_type, Version.countries)
+    names = dict(session.execute(select(Source.id, Source.name)).all())
+    counts: dict[str, Counter[str]] = {k: Counter() for k in
+                                       ("source", "company", "workplace_type", "employment_type",
+                                        "country")}
+    for source_id, company, workplace, employment, countries, n in session.execute(q):
+        counts["source"][names.get(source_id, str(source_id))] += n
+        for name, value in (("company", company), ("workplace_type", workplace),
+                            ("employment_type", employment)):
+            if value is not None:
+                counts[name][value] += n
+        for code in (countries or "").strip(",").split(","):
             if code:
-                countries[code] += n
-    out["country"] = [{"value": v, "count": n}
-                      for v, n in sorted(countries.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
-    return out
+                counts["country"][code] += n
+    return {name: [{"value": v, "count": n}
+                   for v, n in sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0])))[:top]]
+            for name, c in counts.items()}
 
 
 def posting_detail(session: Session, source: str, external_id: str) -> dict[str, Any] | None:
@@ -278,19 +282,20 @@ def posting_events(session: Session, source: str, external_id: str) -> list[dict
 
 
 def companies(session: Session, text: str | None = None) -> list[dict[str, Any]]:
-    """Every company seen: postings open now, postings ever, its sources."""
-    q = (select(Version.company, Source.name, func.count(func.distinct(Version.posting_id)),
+    """Every company seen: postings open now, postings ever, its sources
+    (read from the company index alone, without the versions' data)."""
+    q = (select(Version.company, Version.source_id, func.count(func.distinct(Version.posting_id)),
                 func.count(Version.posting_id).filter(Version.valid_to.is_(None)))
-         .join(Source, Source.id == Version.source_id)
-         .where(Version.company.is_not(None)).group_by(Version.company, Source.name))
+         .where(Version.company.is_not(None)).group_by(Version.company, Version.source_id))
     if text:
         q = q.where(func.lower(Version.company).like(_like(text), escape="\\"))
+    names = dict(session.execute(select(Source.id, Source.name)).all())
     out: dict[str, dict[str, Any]] = {}
-    for company, source, total, open_now in session.execute(q):
+    for company, source_id, total, open_now in session.execute(q):
         row = out.setdefault(company, {"company": company, "open": 0, "total": 0, "sources": []})
         row["open"] += open_now
         row["total"] += total
-        row["sources"].append(source)
+        row["sources"].append(names.get(source_id, str(source_id)))
     for row in out.values():
         row["sources"].sort()
     return sorted(out.values(), key=lambda r: (-r["open"], r["company"].lower()))
@@ -312,10 +317,11 @@ def company_timeline(session: Session, company: str, since: datetime | None = No
     seen to expiry. Days are UTC days; the open count of a day is taken at
     its end. None when the company has never been seen."""
     now = now or datetime.now(UTC)
-    intervals = session.execute(select(Version.valid_from, Version.valid_to)
-                                .where(Version.company == company)).all()
-    if not intervals:
+    rows = session.execute(select(Version.posting_id, Version.valid_from, Version.valid_to)
+                           .where(Version.company == company)).all()
+    if not rows:
         return None
+    intervals = [(valid_from, valid_to) for _, valid_from, valid_to in rows]
     first = min(v for v, _ in intervals)
     start = (since or first).astimezone(UTC).date()
     end = min(until or now, now).astimezone(UTC).date()
@@ -355,10 +361,15 @@ def company_timeline(session: Session, company: str, since: datetime | None = No
     for kind, at in session.execute(q):
         week = weekly.setdefault(_monday(at.astimezone(UTC).date()), {"added": 0, "removed": 0})
         week["removed" if kind == EventKind.EXPIRED else "added"] += 1
-    closed = session.execute(
-        select(Posting.first_seen, Posting.expired_at)
-        .join(Version, and_(Version.posting_id == Posting.id, Version.version == Posting.version))
-        .where(Version.company == company, Posting.status == PostingStatus.EXPIRED)).all()
+    # the company's postings that closed, looked up by id (a company's
+    # postings are few; a join would let the planner walk every posting)
+    ids = sorted({posting_id for posting_id, _, _ in rows})
+    closed: list[tuple[datetime, datetime | None]] = []
+    for start_at in range(0, len(ids), 5000):
+        closed += session.execute(
+            select(Posting.first_seen, Posting.expired_at)
+            .where(Posting.id.in_(ids[start_at:start_at + 5000]),
+                   Posting.status == PostingStatus.EXPIRED)).all()
     days = [(gone - seen).total_seconds() / 86400 for seen, gone in closed if gone and seen]
     return {"company": company, "open": points,
             "weekly": [{"week": w.isoformat(), **weekly[w]} for w in sorted(weekly)],

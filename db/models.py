@@ -167,7 +167,7 @@ class Version(Base):
     __table_args__ = (
         UniqueConstraint("posting_id", "version", name="uq_versions_posting_version"),
         Index("ix_versions_source_validity", "source_id", "valid_from", "valid_to"),
-        Index("ix_versions_company_validity", "company", "valid_from"),
+        Index("ix_versions_company", "company", "source_id", "posting_id", "valid_from", "valid_to"),
         Index("ix_versions_open", "valid_to", "posting_id"),
     )
 
@@ -196,7 +196,7 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_at", "at"),
         Index("ix_events_source_at", "source_id", "at"),
-        Index("ix_events_company_at", "company", "at"),
+        Index("ix_events_company_id", "company", "id"),
         Index("ix_events_posting", "posting_id"),
         CheckConstraint(check_in("kind", EventKind), name="kind"),
     )

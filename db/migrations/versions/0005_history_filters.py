@@ -52,13 +52,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('workplace_type', sa.String(length=10), nullable=True))
         batch_op.add_column(sa.Column('employment_type', sa.String(length=10), nullable=True))
         batch_op.add_column(sa.Column('countries', sa.String(length=200), nullable=True))
-        batch_op.create_index('ix_versions_company_validity', ['company', 'valid_from'], unique=False)
+        batch_op.create_index('ix_versions_company', ['company', 'source_id', 'posting_id', 'valid_from', 'valid_to'], unique=False)
         batch_op.create_index('ix_versions_open', ['valid_to', 'posting_id'], unique=False)
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('company', sa.String(length=300), nullable=True))
         batch_op.add_column(sa.Column('workplace_type', sa.String(length=10), nullable=True))
         batch_op.add_column(sa.Column('countries', sa.String(length=200), nullable=True))
-        batch_op.create_index('ix_events_company_at', ['company', 'at'], unique=False)
+        batch_op.create_index('ix_events_company_id', ['company', 'id'], unique=False)
         batch_op.create_index('ix_events_posting', ['posting_id'], unique=False)
     _backfill('versions', 'data', ('company', 'workplace_type', 'employment_type', 'countries'))
     _backfill('events', 'posting', ('company', 'workplace_type', 'countries'))
@@ -67,13 +67,13 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index('ix_events_posting')
-        batch_op.drop_index('ix_events_company_at')
+        batch_op.drop_index('ix_events_company_id')
         batch_op.drop_column('countries')
         batch_op.drop_column('workplace_type')
         batch_op.drop_column('company')
     with op.batch_alter_table('versions', schema=None) as batch_op:
         batch_op.drop_index('ix_versions_open')
-        batch_op.drop_index('ix_versions_company_validity')
+        batch_op.drop_index('ix_versions_company')
         batch_op.drop_column('countries')
         batch_op.drop_column('employment_type')
         batch_op.drop_column('workplace_type')
