@@ -1,0 +1,49 @@
+"""Breezy HR careers portals: the whole board in one response.
+
+``GET https://{company}.breezy.hr/json`` (with ``base_url`` set,
+``GET {base_url}/json``). The feed reports no total, so the board is seen
+whole when that response parses; the run says so in ``complete_by`` and its
+count is checked against recent runs. An unknown portal answers 404, or
+redirects to Breezy's own site: both fail the run as "board not found".
+Parsing: :mod:`spiders.parsers.breezy`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from scrapy.http import Response
+
+from crawler.errors import BoardError
+from spiders.base import OneResponseBoard, Param
+from spiders.parsers.breezy import board_url, moved_off_portal, parse_positions
+
+# A host name label: what stands before .breezy.hr.
+_SUBDOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+class BreezySpider(OneResponseBoard):
+    board = "breezy"
+    title = "Breezy HR careers portal (JSON feed)"
+    # No fixed host: the company is the subdomain (see board_url).
+    default_base_url = None
+    params = {"company": Param(str, "the portal subdomain in <company>.breezy.hr", required=True)}
+    not_found = "Breezy HR has no portal {company!r}"
+    example = 'board = "breezy"\ncompany = "safe-global"'
+
+    @classmethod
+    def check_more(cls, given: dict[str, Any]) -> str | None:
+        if not _SUBDOMAIN.fullmatch(given["company"]):
+            return (f"company: must be the subdomain alone, as in <company>.breezy.hr, "
+                    f"got {given['company']!r}")
+        return None
+
+    def board_url(self) -> str:
+        return board_url(self.base_url or f"https://{self.board_params['company']}.breezy.hr")
+
+    def read_board(self, response: Response) -> tuple[list[Any], int | None]:
+        if moved := moved_off_portal(response):
+            raise BoardError(f"board not found: {self.not_found.format(**self.board_params)} "
+                             f"(redirected to {moved})")
+        return parse_positions(response, self.source), None

@@ -1,0 +1,46 @@
+"""Recruitee careers sites: the whole board in one response.
+
+``GET https://{company}.recruitee.com/api/offers/`` (with ``base_url`` set,
+``GET {base_url}/api/offers/``: a careers site on its own domain, or the
+replay server in tests). The answer reports no total, so the board is seen
+whole when that response parses; the run says so in ``complete_by`` and its
+count is checked against recent runs. An unknown company answers 404 and the
+run fails. Parsing: :mod:`spiders.parsers.recruitee`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from scrapy.http import Response
+
+from spiders.base import OneResponseBoard, Param
+from spiders.parsers.recruitee import board_url, parse_offers
+
+# A host name label: what stands before .recruitee.com.
+_SUBDOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+class RecruiteeSpider(OneResponseBoard):
+    board = "recruitee"
+    title = "Recruitee careers site (offers API)"
+    # No fixed host: the company is the subdomain (see board_url).
+    default_base_url = None
+    params = {"company": Param(str, "the careers site subdomain in <company>.recruitee.com", required=True)}
+    not_found = "Recruitee has no careers site {company!r}"
+    example = 'board = "recruitee"\ncompany = "aikidosecurity"'
+
+    @classmethod
+    def check_more(cls, given: dict[str, Any]) -> str | None:
+        if not _SUBDOMAIN.fullmatch(given["company"]):
+            return (f"company: must be the subdomain alone, as in <company>.recruitee.com, "
+                    f"got {given['company']!r}")
+        return None
+
+    def board_url(self) -> str:
+        base = self.base_url or f"https://{self.board_params['company']}.recruitee.com"
+        return board_url(base)
+
+    def read_board(self, response: Response) -> tuple[list[Any], int | None]:
+        return parse_offers(response, self.source), None
