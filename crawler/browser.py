@@ -5,7 +5,9 @@ Chromium comes from the system (Debian's ``chromium`` package, installed by
 that renders pages merges ``PLAYWRIGHT_SETTINGS`` into its
 ``custom_settings``; only requests with ``meta["playwright"] = True`` go
 through the browser, so such a spider can still fetch JSON APIs directly.
-``$JOBDELTA_CHROMIUM`` points at another Chromium binary.
+``$JOBDELTA_CHROMIUM`` points at another Chromium binary. The contexts and
+pages of rendered requests are opened, recycled and closed by
+:mod:`crawler.browser_pool`.
 """
 
 from __future__ import annotations

@@ -2,14 +2,17 @@
 
 Phenom's ``/api/get-jobs`` answers only a real browser session: the WAF
 checks the TLS fingerprint and the session cookies. So the careers page is
-rendered in Chromium (:class:`spiders.browser.BrowserBoardSpider`), and the
+rendered in Chromium (:class:`spiders._browser_base.BrowserBoardSpider`), and the
 API is called from inside that page with ``fetch`` (the page's cookies,
 CSRF token and referer apply), one page after the other, until the distinct
 postings reach the ``totalJob`` the API reports: then the board is seen
 whole. An empty page before that (the API still reporting ``totalJob``) is
 not an empty board: the run is partial. The careers page passes the wall
 check of every response (:mod:`crawler.middlewares.walls`); the API answers,
-fetched inside the page, are checked here the same way. Parsing:
+fetched inside the page, are checked here the same way, and retried by
+the project's retry policy (:mod:`crawler.middlewares.retry`: ``RETRY_TIMES``,
+``RETRY_HTTP_CODES``, ``Retry-After`` or ``RETRY_BACKOFF_BASE`` backoff, the
+``retry/...`` stats), as any request would be. Parsing:
 :mod:`spiders.parsers.phenom`.
 """
 
@@ -23,13 +26,15 @@ import scrapy
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 from scrapy import signals
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import NotConfigured
 from scrapy.http import Response, TextResponse
 from scrapy_playwright.page import PageMethod
 
 from crawler.errors import BoardError
-from crawler.middlewares.retry import retry_after_seconds
+from crawler.middlewares.retry import BackoffRetryMiddleware
+from spiders._browser_base import BrowserBoardSpider, render_page
 from spiders.base import Param
-from spiders.browser import BrowserBoardSpider, render_page
 from spiders.parsers.phenom import api_body, api_url, parse_jobs
 
 # Runs in the careers page: the site's own origin, cookies and CSRF token.
@@ -47,7 +52,25 @@ _FETCH_JS = """async ({url, method, body, timeoutMs}) => {
     return {status: 0, url, contentType: '', retryAfter: null, text: '', error: String(e)};
   }
 }"""
-_RETRY_STATUSES = {408, 429, 500, 502, 503, 504, 522, 524}
+
+
+class _InPageRetry(BackoffRetryMiddleware):
+    """The project's retry middleware, asked about the get-jobs calls made
+    inside the page: they never pass the downloader, so the installed one
+    never sees them. Which answers are retried, how often, how long to wait
+    and the stats all stay the middleware's."""
+
+    def __init__(self, spider: PhenomSpider):
+        super().__init__(spider.crawler.settings)  # NotConfigured when retries are off
+        self.crawler, self._spider = spider.crawler, spider
+
+    def _retry(self, request: scrapy.Request,
+               reason: str | Exception | type[Exception]) -> scrapy.Request | None:
+        # The spider asking is this one. (The middleware would look it up on
+        # the crawler, which names it only once a crawl has started; the API
+        # loop also runs without one, in its tests.)
+        return get_retry_request(request, spider=self._spider, reason=reason,
+                                 max_retry_times=self.max_retry_times)
 
 
 class PhenomSpider(BrowserBoardSpider):
@@ -127,6 +150,10 @@ class PhenomSpider(BrowserBoardSpider):
         p = self.board_params
         method = p["method"].upper()
         delay = self.crawler.settings.getfloat("DOWNLOAD_DELAY")
+        try:
+            retry: _InPageRetry | None = _InPageRetry(self)
+        except NotConfigured:
+            retry = None  # retries are off for the whole crawl
         seen: set[str] = set()
         for number in range(1, p["max_pages"] + 1):
             url = api_url(self._site, p["api_path"], number, p["page_size"], p["paging"], p["query"])
@@ -136,7 +163,7 @@ class PhenomSpider(BrowserBoardSpider):
             if number > 1 and delay:
                 await asyncio.sleep(delay)
             answer = await self._fetch(page, url, method, api_body(p["locale"], number, p["page_size"],
-                                                                   p["paging"]))
+                                                                   p["paging"]), retry)
             if isinstance(answer, str):
                 self._page_failed(number, answer)
                 return
@@ -187,41 +214,40 @@ class PhenomSpider(BrowserBoardSpider):
         agent = self.crawler.settings.get("ROBOTSTXT_USER_AGENT") or self.crawler.settings.get("USER_AGENT")
         return self._robots.allowed(url, agent)
 
-    async def _fetch(self, page: Page, url: str, method: str, body: str) -> TextResponse | str:
-        """One get-jobs answer, retried (Retry-After honoured, else backoff)
-        like any request; a message when it could not be had."""
-        settings = self.crawler.settings
-        tries = 1 + settings.getint("RETRY_TIMES")
-        backoff = settings.getfloat("RETRY_BACKOFF_BASE", 1.0)
-        longest = settings.getfloat("RETRY_AFTER_MAX", 300.0)
+    async def _fetch(self, page: Page, url: str, method: str, body: str,
+                     retry: _InPageRetry | None) -> TextResponse | str:
+        """One get-jobs answer, retried as the retry middleware retries any
+        request (Retry-After honoured, else backoff); a message when it
+        could not be had."""
         stats = self.crawler.stats
-        problem, answer = "", None
-        for attempt in range(tries):
+        request = scrapy.Request(url, method=method, body=body, dont_filter=True)  # the call, for ``retry``
+        tries = 0
+        while True:
             try:
                 result = await page.evaluate(_FETCH_JS, {"url": url, "method": method, "body": body,
                                                          "timeoutMs": self.timeout_ms})
             except PlaywrightError as exc:
                 return f"the careers page broke while fetching {url}: {exc.message}"
+            tries += 1
             stats.inc_value("jobdelta/phenom/api_requests")
             status = int(result.get("status") or 0)
+            headers = {"Content-Type": result.get("contentType") or "application/json"}
+            if result.get("retryAfter"):
+                headers["Retry-After"] = result["retryAfter"]
             answer = TextResponse(url=url, status=status, body=(result.get("text") or "").encode("utf-8"),
-                                  headers={"Content-Type": result.get("contentType") or "application/json"},
-                                  encoding="utf-8")
+                                  headers=headers, encoding="utf-8")
             if status == 200:
                 return self.wall_in(answer) or answer
             problem = result.get("error") or f"HTTP {status} from {url}"
-            if status and status not in _RETRY_STATUSES:
+            if status and (retry is None or status not in retry.retry_http_codes):
                 return self.wall_in(answer) or problem
-            if attempt + 1 >= tries:
+            if retry is None:
                 break
-            wait = retry_after_seconds(result.get("retryAfter"))
-            if wait is not None and wait > longest:
-                stats.inc_value("jobdelta/retry_after/too_long")
-                break
-            wait = wait if wait is not None else min(settings.getfloat("RETRY_BACKOFF_MAX", 60.0),
-                                                     backoff * 2 ** attempt)
-            stats.inc_value(f"retry/reason_count/{status or 'network'}")
-            await asyncio.sleep(wait)
-        blocked = self.wall_in(answer) if answer is not None else None
-        return blocked or f"{problem} (gave up after {attempt + 1} tries)"
-
+            # no status: the fetch itself failed (network, timeout), as a
+            # connection error would for a request the downloader made
+            again = await (retry.process_response(request, answer) if status
+                           else retry.process_exception(request, ConnectionError(problem)))
+            if not isinstance(again, scrapy.Request):
+                break  # tries used up, or a Retry-After too long to wait for
+            request = again
+        return self.wall_in(answer) or f"{problem} (gave up after {tries} tries)"
