@@ -1,20 +1,20 @@
-"""Microsoft Careers: search plus details over Eightfold's PCSX API, with the
+"""Microsoft Careers: a preset of the Eightfold board (:mod:`spiders.eightfold`,
+PCSX API, host apply.careers.microsoft.com, domain microsoft.com), with the
 browser as a fallback when the API refuses.
 
-Search pages ``/api/pcsx/search`` (10 a page, newest first) until the count
-is reached or a page comes back short; each position's details
-``/api/pcsx/position_details`` are fetched when the search shows it new or
-changed. Sustained paging can be refused (HTTP 405 or 403, or a bot page
-instead of JSON): the spider then renders the careers site's own search
-page (or the posting's page) in headless Chromium through scrapy-playwright
-and reads the same API answer the page's script receives, and parses it as
-before (pages always closed, a fresh browser context every ``recycle_every``
-pages). The board is seen whole when the search ended and gave as many
-positions as its count said. Walls: the rendered pages pass the wall check
-of every response (:mod:`crawler.middlewares.walls`); the plain API answers
-skip it (a refusal there sends the spider to the browser instead) and are
-checked here, as are the answers captured in rendered pages. Parsing:
-:mod:`spiders.parsers.microsoft`.
+The search and details are Eightfold's (paging to the count, details only
+for positions the search shows new or changed, completeness). What is
+Microsoft's own: sustained paging can be refused (HTTP 405 or 403, or a bot
+page instead of JSON); the spider then renders the careers site's own
+search page (or the posting's page) in headless Chromium through
+scrapy-playwright and reads the same API answer the page's script
+receives, and parses it as before (pages always closed, a fresh browser
+context every ``recycle_every`` pages). Walls: the rendered pages pass the
+wall check of every response (:mod:`crawler.middlewares.walls`); the plain
+API answers skip it (a refusal there sends the spider to the browser
+instead) and are checked here, as are the answers captured in rendered
+pages. Parsing: :mod:`spiders.parsers.microsoft` (Microsoft's values over
+:mod:`spiders.parsers.eightfold`).
 """
 
 from __future__ import annotations
@@ -34,25 +34,23 @@ from scrapy_playwright.page import PageMethod
 from twisted.python.failure import Failure
 
 from crawler.browser import PLAYWRIGHT_SETTINGS
-from crawler.errors import BoardError, Walled
-from crawler.items import Gone, Posting, Seen
+from crawler.errors import Walled
+from crawler.items import Gone
 from crawler.walls import BLOCKED_TEXT
-from spiders.base import BoardSpider, Param
+from spiders.base import Param
+from spiders.eightfold import EightfoldSpider
 from spiders.parsers.microsoft import (
+    COMPANY,
     DETAILS_API,
-    PAGE_SIZE,
+    DOMAIN,
+    LABEL,
+    PUBLIC_SITE,
     SEARCH_API,
     Position,
-    SearchPage,
-    details_url,
     job_page_url,
-    parse_position_details,
-    parse_search,
     search_page_url,
-    search_url,
 )
 
-_JSON = {"Accept": "application/json"}
 # A plain API answer is read by this spider itself: a refusal sends it to the browser.
 _SELF_CHECKED = {"dont_check_walls": True}
 # Statuses by which the API refuses a plain client; the browser is tried.
@@ -145,10 +143,13 @@ def _is_html(response: Response) -> bool:
     return isinstance(response, TextResponse) and response.text.lstrip()[:1] == "<"
 
 
-class MicrosoftSpider(BoardSpider):
+class MicrosoftSpider(EightfoldSpider):
+    """The Eightfold board with Microsoft's host, domain and name, and the
+    browser fallback."""
+
     board = "microsoft"
     title = "Microsoft Careers (Eightfold API, with a browser fallback)"
-    default_base_url = "https://apply.careers.microsoft.com"
+    default_base_url = PUBLIC_SITE
     params = {
         "query": Param(str, "search words (empty: every posting)", default=""),
         "location": Param(str, "location filter, e.g. \"United States\" (empty: anywhere)", default=""),
@@ -156,9 +157,16 @@ class MicrosoftSpider(BoardSpider):
         "recycle_every": Param(int, "when the browser takes over: a fresh browser context after "
                                     "this many pages, so memory stays bounded", default=50),
     }
+    not_found = ""
     example = 'board = "microsoft"\nquery = "AI infrastructure"\nlocation = "United States"'
-    # About 100 requests a minute is the reported limit.
-    min_download_delay = 0.6
+    # the Eightfold preset
+    tenant_domain = DOMAIN
+    public_site = PUBLIC_SITE
+    employer = COMPANY
+    api = "pcsx"
+    label = LABEL
+    api_meta = _SELF_CHECKED
+    # min_download_delay: Eightfold's (about 100 requests a minute is the reported limit).
     # Only requests with meta["playwright"] go through the browser.
     custom_settings = dict(PLAYWRIGHT_SETTINGS)
 
@@ -170,35 +178,29 @@ class MicrosoftSpider(BoardSpider):
         return None
 
     def start_requests(self) -> Iterator[scrapy.Request]:
-        self._ids: set[str] = set()
-        self._total: int | None = None
         self._browser = False  # set once the API refused the search
         self._browser_details = False  # set once the API refused a posting's details
         self._rendered = 0
         self._in_flight: Counter[int] = Counter()
-        yield self._search_request(0)
+        yield from super().start_requests()
 
     # -- requests
 
     def _search_request(self, start: int) -> scrapy.Request:
-        q, loc = self.board_params["query"], self.board_params["location"]
         if self._browser:
+            q, loc = self.board_params["query"], self.board_params["location"]
             return self._browser_request(search_page_url(self.base_url, q, loc, start), SEARCH_API,
                                          self.parse_rendered_search, {"start": start},
                                          expect=("start", str(start)))
-        return scrapy.Request(search_url(self.base_url, q, loc, start), headers=_JSON,
-                              dont_filter=True, callback=self.parse_search, meta=dict(_SELF_CHECKED),
-                              errback=self.on_search_error, cb_kwargs={"start": start})
+        return super()._search_request(start)
 
     def _details_request(self, pos: Position) -> scrapy.Request:
-        meta = {"external_id": pos.external_id, "position": pos}
         if self._browser_details:
+            meta = {"external_id": pos.external_id, "position": pos}
             return self._browser_request(job_page_url(self.base_url, pos.external_id), DETAILS_API,
                                          self.parse_rendered_details, meta,
                                          expect=("position_id", pos.external_id))
-        return scrapy.Request(details_url(self.base_url, pos.external_id), headers=_JSON,
-                              callback=self.parse_details, errback=self.on_details_error,
-                              meta={**meta, **_SELF_CHECKED})
+        return super()._details_request(pos)
 
     def _browser_request(self, url: str, api_path: str, callback: Any, meta: dict[str, Any],
                          expect: tuple[str, str] | None = None) -> scrapy.Request:
@@ -247,10 +249,7 @@ class MicrosoftSpider(BoardSpider):
             return
         if failure.check(HttpError) and self.walled(failure.value.response):
             return
-        if start == 0:
-            self.on_board_error(failure)
-        else:
-            self.on_listing_error(failure)
+        self.on_page_error(failure)
 
     def _to_browser(self, start: int, why: str) -> Iterator[scrapy.Request]:
         self.logger.info("the search API refused (%s): reading the search through the browser", why)
@@ -262,7 +261,7 @@ class MicrosoftSpider(BoardSpider):
         if _is_html(response):  # a bot or app page instead of JSON
             yield from self._to_browser(start, "an HTML page instead of JSON")
             return
-        yield from self._search_page(response, start)
+        yield from super().parse_search(response, start)
 
     async def parse_rendered_search(self, response: Response) -> AsyncIterator[Any]:
         await self._release(response.meta)
@@ -289,52 +288,6 @@ class MicrosoftSpider(BoardSpider):
         return TextResponse(url=capture.url, body=capture.body, encoding="utf-8",
                             headers={"Content-Type": "application/json"})
 
-    def _search_page(self, response: Response, start: int) -> Iterator[Any]:
-        self.listing_pages += 1
-        if self.walled(response):
-            return
-        yield self.keep_raw(response)
-        try:
-            page: SearchPage = parse_search(response)
-        except BoardError as exc:
-            (self.fail if start == 0 else self.listing_failed)(str(exc))
-            return
-        if self._total is None:
-            self._total = page.total
-        cap = self.board_params["max_results"]
-        capped = False
-        for pos in page.positions:
-            if pos.external_id in self._ids:
-                continue  # shifted onto this page by a newer posting
-            if cap is not None and len(self._ids) >= cap:
-                capped = True
-                break
-            self._ids.add(pos.external_id)
-            if self.unchanged_in_listing(pos.external_id, pos.fingerprint):
-                yield Seen(source=self.source, external_id=pos.external_id)
-            else:
-                yield self._details_request(pos)
-        nxt = start + len(page.positions)
-        if self._total is not None:
-            more = bool(page.positions) and nxt < self._total
-        else:
-            more = len(page.positions) >= PAGE_SIZE
-        if capped or (more and cap is not None and len(self._ids) >= cap):
-            counted = f" of the {self._total} postings it counts" if self._total else ""
-            self.note_error(f"the search stopped at max_results={cap}{counted}")
-            self.board_complete = False
-        elif more:
-            yield self._search_request(nxt)
-        elif self._total is not None and len(self._ids) < self._total:
-            self.note_error(f"the search gave {len(self._ids)} of the {self._total} postings it counts")
-            self.board_complete = False
-        else:
-            self.board_complete = True
-            self.complete_by = (f"search count = {self._total}, {len(self._ids)} positions seen"
-                                if self._total is not None else
-                                f"search paged until a short page ({len(self._ids)} positions), no count "
-                                f"given; count checked against recent runs only")
-
     # -- details
 
     def on_details_error(self, failure: Failure) -> Iterator[Any]:
@@ -344,7 +297,7 @@ class MicrosoftSpider(BoardSpider):
             return
         if failure.check(HttpError) and self.walled(failure.value.response):
             return
-        yield from self.on_detail_error(failure)
+        yield from super().on_details_error(failure)
 
     def _details_to_browser(self, pos: Position, why: str) -> scrapy.Request:
         if not self._browser_details:
@@ -357,7 +310,7 @@ class MicrosoftSpider(BoardSpider):
         if _is_html(response):
             yield self._details_to_browser(response.meta["position"], "an HTML page instead of JSON")
             return
-        yield from self._details(response, response.meta["position"])
+        yield from super().parse_details(response)
 
     async def parse_rendered_details(self, response: Response) -> AsyncIterator[Any]:
         await self._release(response.meta)
@@ -371,21 +324,6 @@ class MicrosoftSpider(BoardSpider):
         if captured is not None:
             for item in self._details(captured, response.meta["position"]):
                 yield item
-
-    def _details(self, response: Response, pos: Position) -> Iterator[Any]:
-        if self.walled(response):
-            return
-        raw = self.keep_raw(response)
-        yield raw
-        try:
-            item = parse_position_details(response, self.source, pos)
-        except BoardError as exc:
-            self.listing_failed(str(exc))
-            return
-        if isinstance(item, Posting):
-            item.fetched_at, item.raw_sha256 = self.fetched_at(response), raw.sha256
-            item.listing_hash = pos.fingerprint
-        yield item
 
     async def on_rendered_error(self, failure: Failure) -> AsyncIterator[Any]:
         meta = failure.request.meta
