@@ -580,11 +580,13 @@ def _add_scheduler_commands() -> None:
     # the scheduling commands live with the scheduler package, the alert
     # commands beside this module
     from crawler.cli_alerts import register
+    from crawler.cli_sources import register as register_sources
     from scheduler.cli import daemon, run_due, worker
 
     for command in (run_due, daemon, worker):
         main.add_command(command)
     register(main)
+    register_sources(main)
 
 
 _add_scheduler_commands()

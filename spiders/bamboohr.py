@@ -15,7 +15,6 @@ Parsing: :mod:`spiders.parsers.bamboohr`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,7 +23,7 @@ from scrapy.http import Response
 
 from crawler.errors import BoardError
 from crawler.items import Posting, Seen
-from spiders.base import BoardSpider, Param
+from spiders.base import BoardSpider, Param, subdomain_problem
 from spiders.parsers.bamboohr import (
     detail_url,
     fingerprint,
@@ -34,7 +33,6 @@ from spiders.parsers.bamboohr import (
     site_url,
 )
 
-_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
 _REDIRECTS = [301, 302, 303, 307, 308]
 
 
@@ -47,9 +45,8 @@ class BambooHRSpider(BoardSpider):
 
     @classmethod
     def check_more(cls, given: dict[str, Any]) -> str | None:
-        if not _NAME.fullmatch(given["company"]):
-            return (f"company: must be the careers site name alone, as in <company>.bamboohr.com, "
-                    f"got {given['company']!r}")
+        if problem := subdomain_problem("company", given["company"], "<company>.bamboohr.com"):
+            return problem
         return None
 
     def _site(self) -> str:

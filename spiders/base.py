@@ -26,6 +26,16 @@ from crawler.errors import BoardError, Walled
 from crawler.items import Gone, RawPage, Seen
 from crawler.walls import find_wall
 
+_SUBDOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def subdomain_problem(key: str, value: str, host: str) -> str | None:
+    """What is wrong with a parameter that must be one DNS label, the
+    ``<key>`` in ``host`` (e.g. ``<company>.breezy.hr``); None when fine."""
+    if _SUBDOMAIN.fullmatch(value):
+        return None
+    return f"{key}: must be the subdomain alone, as in {host}, got {value!r}"
+
 
 @dataclass(frozen=True)
 class Param:

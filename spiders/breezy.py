@@ -10,17 +10,15 @@ Parsing: :mod:`spiders.parsers.breezy`.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from scrapy.http import Response
 
 from crawler.errors import BoardError
-from spiders.base import OneResponseBoard, Param
+from spiders.base import OneResponseBoard, Param, subdomain_problem
 from spiders.parsers.breezy import board_url, moved_off_portal, parse_positions
 
 # A host name label: what stands before .breezy.hr.
-_SUBDOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 class BreezySpider(OneResponseBoard):
@@ -34,9 +32,8 @@ class BreezySpider(OneResponseBoard):
 
     @classmethod
     def check_more(cls, given: dict[str, Any]) -> str | None:
-        if not _SUBDOMAIN.fullmatch(given["company"]):
-            return (f"company: must be the subdomain alone, as in <company>.breezy.hr, "
-                    f"got {given['company']!r}")
+        if problem := subdomain_problem("company", given["company"], "<company>.breezy.hr"):
+            return problem
         return None
 
     def board_url(self) -> str:

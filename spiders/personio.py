@@ -11,7 +11,6 @@ an empty board). Parsing: :mod:`spiders.parsers.personio`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,10 +18,9 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.errors import BoardError
-from spiders.base import OneResponseBoard, Param
+from spiders.base import OneResponseBoard, Param, subdomain_problem
 from spiders.parsers.personio import DOMAINS, feed_url, parse_feed, site_url
 
-_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
 _REDIRECTS = [301, 302, 303, 307, 308]
 
 
@@ -40,9 +38,8 @@ class PersonioSpider(OneResponseBoard):
 
     @classmethod
     def check_more(cls, given: dict[str, Any]) -> str | None:
-        if not _NAME.fullmatch(given["company"]):
-            return (f"company: must be the career site name alone, as in <company>.jobs.personio.de, "
-                    f"got {given['company']!r}")
+        if problem := subdomain_problem("company", given["company"], "<company>.jobs.personio.de"):
+            return problem
         if given.get("domain", "de") not in DOMAINS:
             return f"domain: must be \"de\" or \"com\", got {given['domain']!r}"
         return None

@@ -11,16 +11,14 @@ runs. An unknown careers site answers 404 and the run fails. Parsing:
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from scrapy.http import Response
 
-from spiders.base import OneResponseBoard, Param
+from spiders.base import OneResponseBoard, Param, subdomain_problem
 from spiders.parsers.pinpoint import board_url, parse_postings
 
 # A host name label: what stands before .pinpointhq.com.
-_SUBDOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 class PinpointSpider(OneResponseBoard):
@@ -34,9 +32,8 @@ class PinpointSpider(OneResponseBoard):
 
     @classmethod
     def check_more(cls, given: dict[str, Any]) -> str | None:
-        if not _SUBDOMAIN.fullmatch(given["company"]):
-            return (f"company: must be the subdomain alone, as in <company>.pinpointhq.com, "
-                    f"got {given['company']!r}")
+        if problem := subdomain_problem("company", given["company"], "<company>.pinpointhq.com"):
+            return problem
         return None
 
     def board_url(self) -> str:

@@ -10,16 +10,14 @@ run fails. Parsing: :mod:`spiders.parsers.recruitee`.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from scrapy.http import Response
 
-from spiders.base import OneResponseBoard, Param
+from spiders.base import OneResponseBoard, Param, subdomain_problem
 from spiders.parsers.recruitee import board_url, parse_offers
 
 # A host name label: what stands before .recruitee.com.
-_SUBDOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 class RecruiteeSpider(OneResponseBoard):
@@ -33,9 +31,8 @@ class RecruiteeSpider(OneResponseBoard):
 
     @classmethod
     def check_more(cls, given: dict[str, Any]) -> str | None:
-        if not _SUBDOMAIN.fullmatch(given["company"]):
-            return (f"company: must be the subdomain alone, as in <company>.recruitee.com, "
-                    f"got {given['company']!r}")
+        if problem := subdomain_problem("company", given["company"], "<company>.recruitee.com"):
+            return problem
         return None
 
     def board_url(self) -> str:

@@ -236,7 +236,7 @@ def test_params() -> None:
     assert BambooHRSpider.check_params({"company": "giottoai"}) is None
     assert BambooHRSpider.check_params({}) == (
         "company: required for board 'bamboohr' (the careers site name in <company>.bamboohr.com/careers)")
-    assert "careers site name alone" in BambooHRSpider.check_params({"company": "giottoai.bamboohr.com"})
+    assert "must be the subdomain alone, as in <company>.bamboohr.com" in BambooHRSpider.check_params({"company": "giottoai.bamboohr.com"})
     [first] = list(make_spider(base_url=None).start_requests())
     assert first.url == f"{SITE}/careers/list" and first.meta["dont_redirect"] is True
 

@@ -210,7 +210,7 @@ def test_params_and_url() -> None:
     assert PersonioSpider.check_params({"company": "acme", "domain": "com"}) is None
     assert PersonioSpider.check_params({}) == (
         "company: required for board 'personio' (the career site name in <company>.jobs.personio.de)")
-    assert "career site name alone" in PersonioSpider.check_params({"company": "acme.jobs.personio.de"})
+    assert "must be the subdomain alone, as in <company>.jobs.personio.de" in PersonioSpider.check_params({"company": "acme.jobs.personio.de"})
     assert PersonioSpider.check_params({"company": "acme", "domain": "fr"}) == (
         'domain: must be "de" or "com", got \'fr\'')
     [first] = list(make_spider().start_requests())
