@@ -6,7 +6,7 @@ the JSON-LD is) and read for its schema.org ``JobPosting``; a saved iCIMS
 frame shows the JSON-LD carries every field the posting has (title, dates,
 deadline, employment type, addresses, employer, ad). The posting's id is
 the number in its address. Seen whole, not found, failed and gone exactly
-as :class:`spiders.successfactors.JobSitemapBoard` says. Parsing:
+as :class:`spiders._job_sitemap.JobSitemapBoard` says. Parsing:
 :mod:`spiders.parsers.icims` over :mod:`spiders.parsers.jsonld`.
 """
 
@@ -15,9 +15,9 @@ from __future__ import annotations
 from scrapy.http import Response
 
 from crawler.items import Posting
+from spiders._job_sitemap import JobSitemapBoard
 from spiders.base import Param
 from spiders.parsers import icims
-from spiders.successfactors import JobSitemapBoard
 
 
 class IcimsSpider(JobSitemapBoard):
