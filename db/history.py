@@ -309,6 +309,16 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def _day(value: Any) -> date:
+    """A day as the database's ``date()`` gives it (text on SQLite)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _by_day(session: Session, column: Any, *where: Any) -> Counter[date]:
+    return Counter({_day(day): n for day, n in session.execute(
+        select(func.date(column), func.count()).where(*where).group_by(func.date(column)))})
+
+
 def company_timeline(session: Session, company: str, since: datetime | None = None,
                      until: datetime | None = None, now: datetime | None = None) -> dict[str, Any] | None:
     """Open roles over time, computed from when each version was valid (so
@@ -317,31 +327,25 @@ def company_timeline(session: Session, company: str, since: datetime | None = No
     seen to expiry. Days are UTC days; the open count of a day is taken at
     its end. None when the company has never been seen."""
     now = now or datetime.now(UTC)
-    rows = session.execute(select(Version.posting_id, Version.valid_from, Version.valid_to)
-                           .where(Version.company == company)).all()
-    if not rows:
+    # counted by UTC day in the database (stored times are UTC): a company
+    # with thousands of versions sends back a few hundred rows
+    starts = _by_day(session, Version.valid_from, Version.company == company)
+    if not starts:
         return None
-    intervals = [(valid_from, valid_to) for _, valid_from, valid_to in rows]
-    first = min(v for v, _ in intervals)
-    start = (since or first).astimezone(UTC).date()
+    ends = _by_day(session, Version.valid_to, Version.company == company, Version.valid_to.is_not(None))
+    start = since.astimezone(UTC).date() if since else min(starts)
     end = min(until or now, now).astimezone(UTC).date()
     # a sweep over the versions' starts and ends, sampled at the end of each day
     # (daily points up to a year and a half, weekly beyond)
     step = 1 if (end - start).days <= 550 else 7
     changes: Counter[date] = Counter()
     before = 0
-    for valid_from, valid_to in intervals:
-        d_from = valid_from.astimezone(UTC).date()
-        if d_from < start:
-            before += 1
-        else:
-            changes[d_from] += 1
-        if valid_to is not None:
-            d_to = valid_to.astimezone(UTC).date()
-            if d_to < start:
-                before -= 1
+    for sign, counts in ((1, starts), (-1, ends)):
+        for day, n in counts.items():
+            if day < start:
+                before += sign * n
             else:
-                changes[d_to] -= 1
+                changes[day] += sign * n
     points, level, day = [], before, start
     pending = sorted(changes.items())
     i = 0
@@ -352,24 +356,21 @@ def company_timeline(session: Session, company: str, since: datetime | None = No
         points.append({"date": day.isoformat(), "open": level})
         day += timedelta(days=step)
     weekly: dict[date, dict[str, int]] = {}
-    q = select(Event.kind, Event.at).where(
-        Event.company == company, Event.kind.in_((EventKind.NEW, EventKind.REOPENED, EventKind.EXPIRED)))
+    where = [Event.company == company,
+             Event.kind.in_((EventKind.NEW, EventKind.REOPENED, EventKind.EXPIRED))]
     if since:
-        q = q.where(Event.at >= since)
+        where.append(Event.at >= since)
     if until:
-        q = q.where(Event.at < until)
-    for kind, at in session.execute(q):
-        week = weekly.setdefault(_monday(at.astimezone(UTC).date()), {"added": 0, "removed": 0})
-        week["removed" if kind == EventKind.EXPIRED else "added"] += 1
-    # the company's postings that closed, looked up by id (a company's
-    # postings are few; a join would let the planner walk every posting)
-    ids = sorted({posting_id for posting_id, _, _ in rows})
-    closed: list[tuple[datetime, datetime | None]] = []
-    for start_at in range(0, len(ids), 5000):
-        closed += session.execute(
-            select(Posting.first_seen, Posting.expired_at)
-            .where(Posting.id.in_(ids[start_at:start_at + 5000]),
-                   Posting.status == PostingStatus.EXPIRED)).all()
+        where.append(Event.at < until)
+    for kind, day_text, n in session.execute(
+            select(Event.kind, func.date(Event.at), func.count()).where(*where)
+            .group_by(Event.kind, func.date(Event.at))):
+        week = weekly.setdefault(_monday(_day(day_text)), {"added": 0, "removed": 0})
+        week["removed" if kind == EventKind.EXPIRED else "added"] += n
+    closed = session.execute(
+        select(Posting.first_seen, Posting.expired_at)
+        .where(Posting.status == PostingStatus.EXPIRED,
+               Posting.id.in_(select(Version.posting_id).where(Version.company == company)))).all()
     days = [(gone - seen).total_seconds() / 86400 for seen, gone in closed if gone and seen]
     return {"company": company, "open": points,
             "weekly": [{"week": w.isoformat(), **weekly[w]} for w in sorted(weekly)],
