@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python bench/browser_memory.py
 	$(BIN)/python bench/board_sim.py
 	$(BIN)/python bench/drills.py --quick
+	$(BIN)/python bench/web_speed.py --sizes 10000
 
 # The reliability drills in full (every fault alone and mixed, 20 kills, PostgreSQL
 # restarted on a private cluster, a Celery worker killed): see docs/reliability.md.
