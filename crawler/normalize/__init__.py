@@ -18,11 +18,19 @@ from typing import Any
 
 from crawler.items import Posting
 from crawler.normalize.dates import deadline, deadline_in_text, iso_date, iso_utc, posted_at
-from crawler.normalize.employment import EMPLOYMENT_TYPES, employment_label, employment_type
+from crawler.normalize.employment import (
+    EMPLOYMENT_TYPES,
+    employment_in_title,
+    employment_label,
+    employment_type,
+    stated_employment_type,
+)
 from crawler.normalize.ids import requisition_id_in_text
 from crawler.normalize.language import detect_language, language_tag
 from crawler.normalize.places import (
     country_code,
+    country_currency,
+    is_placeholder,
     normalize_locations,
     parse_location,
     parse_locations,
@@ -37,6 +45,7 @@ from crawler.normalize.text import clean_paragraphs, clean_text, html_to_text
 from crawler.normalize.urls import clean_url
 from crawler.normalize.workplace import (
     WORKPLACE_TYPES,
+    workplace_in_places,
     workplace_in_text,
     workplace_label,
     workplace_phrase,
@@ -48,13 +57,16 @@ __all__ = [
     "clean_text",
     "clean_url",
     "country_code",
+    "country_currency",
     "currency_code",
     "deadline",
     "deadline_in_text",
     "detect_language",
+    "employment_in_title",
     "employment_label",
     "employment_type",
     "html_to_text",
+    "is_placeholder",
     "iso_date",
     "language_tag",
     "normalize_locations",
@@ -66,6 +78,8 @@ __all__ = [
     "read_salaries",
     "requisition_id_in_text",
     "salary_period",
+    "stated_employment_type",
+    "workplace_in_places",
     "workplace_in_text",
     "workplace_label",
     "workplace_phrase",
@@ -131,12 +145,16 @@ def _dates(p: Posting, fetched_at: datetime) -> None:
         p.deadline = iso_date(p.deadline) or p.deadline
 
 
-def _workplace(p: Posting) -> None:
+def _workplace(p: Posting, localities: list[str]) -> None:
     location_texts = [location["raw"] for location in p.locations if location["raw"]]
     p.workplace_type_raw = clean_text(p.workplace_type_raw)
     p.workplace_type = workplace_type(p.workplace_type_raw, location_texts or p.locations_raw) or (
         p.workplace_type if p.workplace_type in WORKPLACE_TYPES else None
     )
+    if p.workplace_type is None and p.workplace_type_raw is None and (
+            kind := workplace_type(None, localities)):
+        # "Remote" in place of a city: the place is dropped, its word kept.
+        p.workplace_type, p.workplace_type_raw = kind, localities[0]
     if p.workplace_type is None and p.workplace_type_raw is None:
         # Last resort: a description sentence that states it outright.
         if stated := workplace_in_text(p.description):
@@ -152,7 +170,8 @@ def normalize_posting(p: Posting, fetched_at: datetime) -> Posting:
     ``posted_at``, ``deadline`` and ``requisition_id`` are read from what the
     parser supplied (structured values first, then the ``*_raw`` text, then
     the description for salary, deadline, a labelled job number and an
-    outright workplace statement). ``fetched_at`` is recorded in UTC and
+    outright workplace statement; the title for an employment type it
+    states of the job; "Remote" in place of a city for the workplace). ``fetched_at`` is recorded in UTC and
     resolves relative dates. ``language`` is the parser's value as a BCP 47
     tag, else detected on the description (never on the page around it).
     """
@@ -173,14 +192,18 @@ def normalize_posting(p: Posting, fetched_at: datetime) -> Posting:
         p.requisition_id = found[0]
 
     p.locations_raw = _text_list(p.locations_raw)
+    localities = workplace_in_places(p.locations)
     p.locations = normalize_locations(p.locations, p.locations_raw)
-    _workplace(p)
+    _workplace(p, localities)
     if isinstance(p.employment_type_raw, list):
         p.employment_type_raw = ", ".join(_text_list(p.employment_type_raw)) or None
     p.employment_type_raw = clean_text(p.employment_type_raw)
     p.employment_type = employment_type(p.employment_type_raw) or (
         p.employment_type if p.employment_type in EMPLOYMENT_TYPES else None
     )
+    if p.employment_type is None and (found := employment_in_title(p.title)):
+        # Nothing structured says it; the title says it of the job.
+        p.employment_type, p.employment_type_raw = found
 
     _salary(p)
     _dates(p, fetched_at)

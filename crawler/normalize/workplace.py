@@ -1,8 +1,9 @@
 """Workplace type (``onsite``, ``hybrid``, ``remote``) from the board's own
 field ("On Site", "On-site", "Up to 50% work from home"), from the words
-boards put into location text ("Hybrid - London", "Remote, US"), and, as a
-last resort, from a description sentence that states it outright ("This
-role is fully remote"). Nothing stated means null: we never guess."""
+boards put into location text ("Hybrid - London", "Remote, US") or put in
+place of a city ("Remote" as the city of an address), and, as a last
+resort, from a description sentence that states it outright ("This role is
+fully remote"). Nothing stated means null: we never guess."""
 
 from __future__ import annotations
 
@@ -125,3 +126,21 @@ def workplace_in_text(text: Any) -> tuple[str, str] | None:
     if (share := _SHARE.search(text)) and (kind := _kind_of(share.group(0))):
         return kind, share.group(0)
     return None
+
+
+def workplace_in_places(locations: Any) -> list[str]:
+    """The city and region values of structured locations that are a
+    workplace label instead of a place ("Remote" as the city of an iCIMS or
+    Workday address), as written, once each. [] for anything that is not a
+    list of dicts."""
+    found: list[str] = []
+    for location in locations if isinstance(locations, list) else []:
+        if not isinstance(location, dict):
+            continue
+        for key in ("city", "region"):
+            value = location.get(key)
+            if isinstance(value, str) and workplace_label(value):
+                text = " ".join(value.split())
+                if text not in found:
+                    found.append(text)
+    return found

@@ -8,7 +8,13 @@ UI calls; the API itself needs no browser).
   reported on the first page of a search (later pages say 0) and is capped
   at 2000: a bigger board is seen by splitting the search on facet values.
 - Detail: ``GET {base}/wday/cxs/{tenant}/{site}{externalPath}`` →
-  ``{jobPostingInfo{...}, hiringOrganization{name, url}}``.
+  ``{jobPostingInfo{...}, hiringOrganization{name, url}}``. The posting's
+  deadline is its ``endDate`` ("2026-11-09"), shown as
+  ``jobPostingEndDateAsText`` ("End Date: November 9, 2026") with
+  ``timeLeftToApply`` ("30+ days left to apply", relative, so not read); a
+  posting without an end date has no deadline. ``remoteType`` ("Hybrid",
+  "Remote", "Onsite", "Flex") is its workplace, on the detail and on list
+  entries alike.
 
 Pure functions from a response to listing entries, facets and postings; no
 I/O. Values are mapped as the board gives them; :mod:`crawler.normalize`
@@ -27,7 +33,7 @@ from scrapy.http import Response
 
 from crawler.errors import BoardError
 from crawler.items import Gone, Posting, listing_fingerprint
-from crawler.normalize import country_code, iso_date, parse_location, workplace_phrase
+from crawler.normalize import country_code, deadline, iso_date, parse_location, workplace_phrase
 from spiders.parsers.values import text as _text
 from spiders.parsers.values import whole_number
 
@@ -40,6 +46,7 @@ _COUNT_OF_LOCATIONS = re.compile(r"^\d+\s+locations?$", re.IGNORECASE)
 # Workday writes places country first ("Vietnam-Hanoi", "USA - CA - Santa
 # Clara", "Poland-Remote") or city first ("London, United Kingdom").
 _PLACE_PARTS = re.compile(r"\s*,\s*|\s+[-–]\s+|(?<=[^\s\d])-(?=[^\s\d])")
+_DOTTED = re.compile(r"(?<=[^\W\d_]{2})\.(?=[^\W\d_]{2})|" + _PLACE_PARTS.pattern)
 _WORKPLACE_PART = re.compile(r"^(?:remote|hybrid|on-?site|virtual|anywhere)$", re.IGNORECASE)
 
 
@@ -90,6 +97,9 @@ class ListingEntry:
     locations_text: str | None
     posted_on: str | None
     bullet_fields: tuple[str, ...] = ()
+    # the list's own workplace field, when it shows one; not part of the
+    # fingerprint (the detail page reads it again)
+    remote_type: str | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -165,6 +175,7 @@ def _entry(item: Any, url: str) -> ListingEntry:
         locations_text=_text(item.get("locationsText")),
         posted_on=_text(item.get("postedOn")),
         bullet_fields=bullets,
+        remote_type=_descriptor(item.get("remoteType")),
     )
 
 
@@ -229,10 +240,22 @@ def _place(text: str, country: str | None = None) -> dict[str, Any]:
     """``{raw, city, region, country}`` for one Workday location text;
     ``country`` (a name from the posting) fills a country the text does not
     name. Workday often writes the country first ("Vietnam-Hanoi", "USA - CA
-    - Santa Clara", "Poland-Remote"); other texts are read the usual way."""
-    parts = [p for p in _PLACE_PARTS.split(text) if p and not _WORKPLACE_PART.match(p)]
-    if parts and country_code(parts[0]) and not (len(parts) > 1 and country_code(parts[-1])):
+    - Santa Clara", "Poland-Remote", "USA.VA.Reston"); other texts are read
+    the usual way. A workplace word as the locality ("US, CA, Remote")
+    leaves no city."""
+    # "USA.VA.Reston": dots as separators, in a text without spaces
+    split = _DOTTED.split(text) if " " not in text.strip() else _PLACE_PARTS.split(text)
+    all_parts = [p for p in split if p]
+    parts = [p for p in all_parts if not _WORKPLACE_PART.match(p)]
+    remote_locality = bool(parts) and all_parts[-1] != parts[-1]
+    if parts and country_code(parts[0]) and (
+            remote_locality or not (len(parts) > 1 and country_code(parts[-1]))):
         rest = parts[1:]
+        if remote_locality:
+            # "US, CA, Remote": the locality is a workplace, the rest is
+            # the region ("Remote" states the workplace, not a city).
+            return {"raw": text, "city": None, "region": rest[-1] if rest else None,
+                    "country": parts[0]}
         return {"raw": text, "city": rest[-1] if rest else None,
                 "region": rest[0] if len(rest) > 1 else None, "country": parts[0]}
     place = parse_location(text) or {"raw": text, "city": None, "region": None, "country": None}
@@ -267,7 +290,7 @@ def listing_posting(entry: ListingEntry, source: str, site_url: str) -> Posting:
         requisition_id=entry.external_id if entry.external_id in entry.bullet_fields else None,
         locations=[_place(t) for t in texts],
         locations_raw=texts,
-        workplace_type_raw=workplace_phrase(entry.locations_text),
+        workplace_type_raw=entry.remote_type or workplace_phrase(entry.locations_text),
         posted_at_raw=entry.posted_on,
     )
 
@@ -297,8 +320,7 @@ def parse_job_detail(response: Response, source: str, site_url: str,
                         reason=f"no longer accepting applications ({flag}: false)")
     org = data.get("hiringOrganization")
     locations, texts = _locations(info)
-    remote = info.get("remoteType")
-    remote_text = _text(remote.get("descriptor")) if isinstance(remote, dict) else _text(remote)
+    remote_text = _descriptor(info.get("remoteType"))
     # startDate is the day the posting went up (an ISO date); postedOn is
     # only relative text, kept when there is no startDate.
     start = _text(info.get("startDate"))
@@ -318,5 +340,24 @@ def parse_job_detail(response: Response, source: str, site_url: str,
         workplace_type_raw=remote_text or next(filter(None, map(workplace_phrase, texts)), None),
         employment_type_raw=_text(info.get("timeType")),
         posted_at_raw=posted,
+        deadline_raw=_end_date(info),
         description_html=_text(info.get("jobDescription")),
     )
+
+
+def _descriptor(value: Any) -> str | None:
+    # Workday gives some fields as text and some as {descriptor, id}.
+    return _text(value.get("descriptor")) if isinstance(value, dict) else _text(value)
+
+
+def _end_date(info: dict[str, Any]) -> str | None:
+    """The deadline as the posting states it: the "End Date: November 9,
+    2026" text when it says the same day as ``endDate`` (or there is no
+    ``endDate``), else ``endDate`` itself. None without either: a posting
+    with no end date has no deadline (``timeLeftToApply`` is relative text
+    and states none on its own)."""
+    end = iso_date(_text(info.get("endDate")))
+    shown = _text(info.get("jobPostingEndDateAsText"))
+    if shown and deadline(shown) and (end is None or deadline(shown) == end):
+        return shown
+    return end

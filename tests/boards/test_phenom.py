@@ -96,9 +96,11 @@ def test_page1_values_checked_by_hand() -> None:
                                    "city": "MONCTON", "region": "New Brunswick", "country": "CA"}]
     assert first["description"].startswith("PLEASE NOTE THAT ONLY ONE POSITION IS AVAILABLE AT 835 TAMARACK WAY")
     assert "<p>" not in first["description"] and "&nbsp;" not in second["description"]
-    # the board gives no employment type, workplace or date of its own
+    # the board gives no employment type, workplace or date of its own; the
+    # titles say full-time or part-time of the job
+    assert [j["employment_type"] for j in (first, second, third)] == ["full_time", "part_time", "full_time"]
     for job in (first, second, third):
-        assert job["employment_type"] is None and job["workplace_type"] is None
+        assert job["workplace_type"] is None
         assert job["posted_at"] is None and job["deadline"] is None
     # the language is the normalizer's reading of the (English) descriptions
     assert {j["language"] for j in (first, second, third)} == {"en"}
