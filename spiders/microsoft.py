@@ -9,7 +9,8 @@ page instead of JSON); the spider then renders the careers site's own
 search page (or the posting's page) in headless Chromium through
 scrapy-playwright and reads the same API answer the page's script
 receives, and parses it as before (pages always closed, a fresh browser
-context every ``recycle_every`` pages). Walls: the rendered pages pass the
+context every ``recycle_every`` pages: :class:`crawler.browser_pool.ContextPool`).
+Walls: the rendered pages pass the
 wall check of every response (:mod:`crawler.middlewares.walls`); the plain
 API answers skip it (a refusal there sends the spider to the browser
 instead) and are checked here, as are the answers captured in rendered
@@ -20,9 +21,7 @@ pages. Parsing: :mod:`spiders.parsers.microsoft` (Microsoft's values over
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -34,6 +33,7 @@ from scrapy_playwright.page import PageMethod
 from twisted.python.failure import Failure
 
 from crawler.browser import PLAYWRIGHT_SETTINGS
+from crawler.browser_pool import ContextPool
 from crawler.errors import Walled
 from crawler.items import Gone
 from crawler.walls import BLOCKED_TEXT
@@ -75,7 +75,6 @@ class _Capture:
     error: str | None = None
     blocked: bool = False  # the page stayed a bot check
     page_status: int | None = None  # the page's own answer
-    generation: int = 0
 
 
 async def _start_capture(page: Any, request: scrapy.Request) -> None:
@@ -180,8 +179,11 @@ class MicrosoftSpider(EightfoldSpider):
     def start_requests(self) -> Iterator[scrapy.Request]:
         self._browser = False  # set once the API refused the search
         self._browser_details = False  # set once the API refused a posting's details
-        self._rendered = 0
-        self._in_flight: Counter[int] = Counter()
+        # A context serves recycle_every pages, then the next one takes over
+        # and the old one is closed when its last page is done, so a long
+        # run's browser memory stays bounded.
+        self._pool = ContextPool.from_crawler(self.crawler, "microsoft",
+                                              self.board_params["recycle_every"])
         yield from super().start_requests()
 
     # -- requests
@@ -204,41 +206,13 @@ class MicrosoftSpider(EightfoldSpider):
 
     def _browser_request(self, url: str, api_path: str, callback: Any, meta: dict[str, Any],
                          expect: tuple[str, str] | None = None) -> scrapy.Request:
-        # A context serves recycle_every pages, then the next one takes over
-        # and the old one is closed when its last page is done, so a long
-        # run's browser memory stays bounded.
-        generation = self._rendered // self.board_params["recycle_every"]
-        self._rendered += 1
-        self._in_flight[generation] += 1
-        capture = _Capture(api_path, expect=expect, generation=generation)
-        meta = {
-            **meta,
-            "playwright": True,
-            "playwright_context": f"microsoft-{generation}",
-            "playwright_include_page": True,
-            "playwright_page_init_callback": _start_capture,
-            "playwright_page_methods": [PageMethod(_finish_capture, capture)],
-            "jobdelta_capture": capture,
-            # a cached page would replay HTML without the API call behind it
-            "dont_cache": True,
-        }
-        return scrapy.Request(url, callback=callback, errback=self.on_rendered_error, meta=meta,
-                              dont_filter=True)
-
-    async def _release(self, meta: dict[str, Any]) -> None:
-        """Close the rendered page, and its context once it is retired."""
-        page, capture = meta.get("playwright_page"), meta["jobdelta_capture"]
-        self._in_flight[capture.generation] -= 1
-        if page is None:
-            return
-        context = page.context
-        with suppress(Exception):  # already closed with its context
-            await page.close()
-        current = self._rendered // self.board_params["recycle_every"]
-        if capture.generation < current and self._in_flight[capture.generation] <= 0:
-            with suppress(Exception):
-                await context.close()
-            self.crawler.stats.inc_value("jobdelta/browser/contexts_recycled")
+        capture = _Capture(api_path, expect=expect)
+        # a cached page would replay HTML without the API call behind it: the
+        # pool's requests are never cached
+        return self._pool.request(url, callback, self.on_rendered_error,
+                                  page_methods=[PageMethod(_finish_capture, capture)],
+                                  page_init=_start_capture,
+                                  meta={**meta, "jobdelta_capture": capture})
 
     # -- the search
 
@@ -264,11 +238,15 @@ class MicrosoftSpider(EightfoldSpider):
         yield from super().parse_search(response, start)
 
     async def parse_rendered_search(self, response: Response) -> AsyncIterator[Any]:
-        await self._release(response.meta)
-        captured = self._captured(response, first=response.meta["start"] == 0)
-        if captured is not None:
-            for item in self._search_page(captured, response.meta["start"]):
-                yield item
+        # the page is handed back after the next page is asked for, so that
+        # one still finds its context (and its cookies) open
+        try:
+            captured = self._captured(response, first=response.meta["start"] == 0)
+            if captured is not None:
+                for item in self._search_page(captured, response.meta["start"]):
+                    yield item
+        finally:
+            await self._pool.release(response.meta)
 
     def _captured(self, response: Response, first: bool) -> TextResponse | None:
         """The API answer the rendered page received, as a response of its
@@ -313,32 +291,40 @@ class MicrosoftSpider(EightfoldSpider):
         yield from super().parse_details(response)
 
     async def parse_rendered_details(self, response: Response) -> AsyncIterator[Any]:
-        await self._release(response.meta)
-        capture: _Capture = response.meta["jobdelta_capture"]
-        pos: Position = response.meta["position"]
-        if capture.status in _GONE:
-            yield Gone(source=self.source, external_id=pos.external_id, url=pos.url,
-                       reason=f"detail page answered {capture.status}")
-            return
-        captured = self._captured(response, first=False)
-        if captured is not None:
-            for item in self._details(captured, response.meta["position"]):
-                yield item
+        try:
+            capture: _Capture = response.meta["jobdelta_capture"]
+            pos: Position = response.meta["position"]
+            if capture.status in _GONE:
+                yield Gone(source=self.source, external_id=pos.external_id, url=pos.url,
+                           reason=f"detail page answered {capture.status}")
+                return
+            captured = self._captured(response, first=False)
+            if captured is not None:
+                for item in self._details(captured, response.meta["position"]):
+                    yield item
+        finally:
+            await self._pool.release(response.meta)
 
     async def on_rendered_error(self, failure: Failure) -> AsyncIterator[Any]:
         meta = failure.request.meta
-        await self._release(meta)
-        if failure.check(Walled):
-            return  # the run failed as blocked already
-        if ("position" in meta and failure.check(HttpError)
-                and failure.value.response.status in _GONE):
-            pos = meta["position"]
-            yield Gone(source=self.source, external_id=pos.external_id, url=pos.url,
-                       reason=f"detail page answered {failure.value.response.status}")
-            return
-        what = "search" if "start" in meta else "posting"
-        message = f"browser: the {what} page failed: {self.describe_failure(failure)}"
-        if meta.get("start") == 0:
-            self.fail(message)
-        else:
-            self.listing_failed(message)
+        try:
+            if failure.check(Walled):
+                return  # the run failed as blocked already
+            if ("position" in meta and failure.check(HttpError)
+                    and failure.value.response.status in _GONE):
+                pos = meta["position"]
+                yield Gone(source=self.source, external_id=pos.external_id, url=pos.url,
+                           reason=f"detail page answered {failure.value.response.status}")
+                return
+            what = "search" if "start" in meta else "posting"
+            message = f"browser: the {what} page failed: {self.describe_failure(failure)}"
+            if meta.get("start") == 0:
+                self.fail(message)
+            else:
+                self.listing_failed(message)
+        finally:
+            await self._pool.release(meta)
+
+    def closed(self, reason: str) -> None:
+        if hasattr(self, "_pool"):
+            self._pool.record()

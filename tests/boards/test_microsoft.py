@@ -466,7 +466,7 @@ def test_microsoft_falls_back_to_the_browser(project, replay, sessions, capfd):
     # three pages rendered (search page 2, two job pages), each in a context of its own,
     # every context closed once its page was done
     assert "'playwright/page_count': 3," in log and "'playwright/context_count': 3," in log
-    assert "'jobdelta/browser/contexts_recycled': 3," in log
+    assert "'jobdelta/browser/contexts_closed': 3," in log
     searches = [(q["start"], q["browser"]) for q in requests_to(replay, ms.SEARCH_API)]
     assert searches == [("0", False), ("10", False), ("10", True)]
     assert any(p.startswith("/careers?") and "start=10" in p for _m, p, _h in replay.requests)
