@@ -18,7 +18,6 @@ import json
 import re
 import socket
 import threading
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -39,7 +38,7 @@ from .conftest import IN_CI
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-START_TIMEOUT = 30.0  # seconds for uvicorn to start listening
+STOP_TIMEOUT = 30.0  # seconds for uvicorn to stop
 PHONE = {"width": 375, "height": 812}  # CSS pixels
 
 Browse = Callable[..., AbstractContextManager[Page]]
@@ -78,18 +77,16 @@ def base(hist: web_history.History) -> Iterator[str]:
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(create_app(WebSettings(hist.db_url)),
                                            log_level="warning", lifespan="off"))
+    # listening before uvicorn starts: a request made meanwhile waits in the
+    # socket's queue until uvicorn accepts it, so nothing waits on time
+    sock.listen(128)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + START_TIMEOUT
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped before it started"
-        assert time.monotonic() < deadline, f"uvicorn did not start in {START_TIMEOUT} s"
-        time.sleep(0.05)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(START_TIMEOUT)
+        thread.join(STOP_TIMEOUT)
         sock.close()
 
 
