@@ -22,7 +22,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.errors import BoardError
-from crawler.items import Posting, Seen
+from crawler.items import Seen
 from spiders.base import BoardSpider, Param, subdomain_problem
 from spiders.parsers.bamboohr import (
     detail_url,
@@ -95,14 +95,5 @@ class BambooHRSpider(BoardSpider):
                             f"it reports (meta.totalCount)")
 
     def parse_job_detail(self, response: Response, item: dict[str, Any], fp: str) -> Iterator[Any]:
-        try:
-            posting = parse_detail(response, self.source, self.board_params["company"], item)
-        except BoardError as exc:
-            self.listing_failed(f"posting page could not be read: {exc}")
-            return
-        raw = self.keep_raw(response)
-        yield raw
-        if isinstance(posting, Posting):
-            posting.fetched_at, posting.raw_sha256 = self.fetched_at(response), raw.sha256
-            posting.listing_hash = fp
-        yield posting
+        yield from self.posting_from_detail(
+            response, lambda: parse_detail(response, self.source, self.board_params["company"], item), fp)

@@ -23,7 +23,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.errors import BoardError, Walled
-from crawler.items import Gone, RawPage, Seen
+from crawler.items import Gone, Posting, RawPage, Seen
 from crawler.walls import find_wall
 
 _SUBDOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
@@ -159,6 +159,31 @@ class BoardSpider(scrapy.Spider):
         """True when the detail page can be skipped: the listing shows this
         open posting as it did last time, and this is not a full refresh."""
         return not self.full_refresh and self.known_listing.get(external_id) == fingerprint
+
+    def judge_count(self, seen: int, total: int, what: str, total_name: str) -> None:
+        """A paged listing read to its end: complete when it gave as many
+        distinct postings as the board reports."""
+        self.board_complete = seen == total
+        if self.board_complete:
+            self.complete_by = f"{total_name} = {total} distinct {what}, every page read"
+        else:
+            self.note_error(f"listing gave {seen} distinct {what} of the {total} it reports ({total_name})")
+
+    def posting_from_detail(self, response: Response, read: Any, fp: str) -> Any:
+        """The items of a posting's detail page: its raw page, then what
+        ``read()`` (a pure parse) made of it, with the listing fingerprint it
+        was fetched for. A page that cannot be read is an error of the run."""
+        try:
+            posting = read()
+        except BoardError as exc:
+            self.listing_failed(f"posting page could not be read: {exc}")
+            return
+        raw = self.keep_raw(response)
+        yield raw
+        if isinstance(posting, Posting):
+            posting.fetched_at, posting.raw_sha256 = self.fetched_at(response), raw.sha256
+            posting.listing_hash = fp
+        yield posting
 
     def keep_raw(self, response: Response) -> RawPage:
         body = response.body

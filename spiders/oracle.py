@@ -126,12 +126,7 @@ class OracleSpider(BoardSpider):
         if following is not None:
             yield self._page(following)
             return
-        self.board_complete = len(self._ids) == page.total
-        if self.board_complete:
-            self.complete_by = f"TotalJobsCount = {page.total} distinct requisitions, every page read"
-        else:
-            self.note_error(f"listing gave {len(self._ids)} distinct requisitions of the {page.total} "
-                            f"it reports (TotalJobsCount)")
+        self.judge_count(len(self._ids), page.total, "requisitions", "TotalJobsCount")
 
     def parse_posting(self, response: Response, listing: dict[str, Any], fp: str) -> Iterator[Any]:
         try:

@@ -20,7 +20,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.errors import BoardError
-from crawler.items import Posting, Seen
+from crawler.items import Seen
 from spiders.base import BoardSpider, Param
 from spiders.parsers.smartrecruiters import (
     detail_url,
@@ -88,22 +88,7 @@ class SmartRecruitersSpider(BoardSpider):
         if following is not None:
             yield self._page(following)
             return
-        self.board_complete = len(self._ids) == page.total
-        if self.board_complete:
-            self.complete_by = f"totalFound = {page.total} distinct postings, every page read"
-        else:
-            self.note_error(f"listing gave {len(self._ids)} distinct postings of the {page.total} "
-                            f"it reports (totalFound)")
+        self.judge_count(len(self._ids), page.total, "postings", "totalFound")
 
     def parse_posting(self, response: Response, listing: dict[str, Any], fp: str) -> Iterator[Any]:
-        try:
-            posting = parse_detail(response, self.source, self.board_params["company"], listing)
-        except BoardError as exc:
-            self.listing_failed(f"posting page could not be read: {exc}")
-            return
-        raw = self.keep_raw(response)
-        yield raw
-        if isinstance(posting, Posting):
-            posting.fetched_at, posting.raw_sha256 = self.fetched_at(response), raw.sha256
-            posting.listing_hash = fp
-        yield posting
+        yield from self.posting_from_detail(response, lambda: parse_detail(response, self.source, self.board_params["company"], listing), fp)
