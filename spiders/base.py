@@ -160,6 +160,23 @@ class BoardSpider(scrapy.Spider):
         open posting as it did last time, and this is not a full refresh."""
         return not self.full_refresh and self.known_listing.get(external_id) == fingerprint
 
+    def listed(self, items: list[Any], ids: set[str], id_key: str, fingerprint: Any,
+               detail_request: Any) -> Any:
+        """The entries of one listing page: each posting once (one shifted
+        into this page by a posting removed meanwhile is skipped), ``Seen``
+        for an open posting the listing shows unchanged, else the request
+        ``detail_request(item, external_id, fingerprint)`` for its page."""
+        for item in items:
+            ext = str(item[id_key]).strip()
+            if ext in ids:
+                continue
+            ids.add(ext)
+            fp = fingerprint(item)
+            if self.unchanged_in_listing(ext, fp):
+                yield Seen(source=self.source, external_id=ext)
+                continue
+            yield detail_request(item, ext, fp)
+
     def judge_count(self, seen: int, total: int, what: str, total_name: str) -> None:
         """A paged listing read to its end: complete when it gave as many
         distinct postings as the board reports."""

@@ -110,18 +110,10 @@ class OracleSpider(BoardSpider):
         except BoardError as exc:
             (self.listing_failed if offset else self.fail)(str(exc))
             return
-        for item in page.items:
-            ext = str(item["Id"]).strip()
-            if ext in self._ids:
-                continue  # shifted into this page by a requisition removed meanwhile
-            self._ids.add(ext)
-            fp = fingerprint(item)
-            if self.unchanged_in_listing(ext, fp):
-                yield Seen(source=self.source, external_id=ext)
-                continue
-            yield scrapy.Request(detail_url(self._api, self._site.site, ext), headers=_JSON,
-                                 callback=self.parse_posting, errback=self.on_detail_error,
-                                 meta={"external_id": ext}, cb_kwargs={"listing": item, "fp": fp})
+        yield from self.listed(page.items, self._ids, "Id", fingerprint, lambda item, ext, fp: scrapy.Request(
+            detail_url(self._api, self._site.site, ext), headers=_JSON, callback=self.parse_posting,
+            errback=self.on_detail_error, meta={"external_id": ext},
+            cb_kwargs={"listing": item, "fp": fp}))
         following = next_offset(offset, len(page.items), page.total)
         if following is not None:
             yield self._page(following)
