@@ -4,7 +4,7 @@ against the board's truth.
 Every drill crawls simulated boards (:mod:`bench.board_sim`, one per shape:
 greenhouse, jsonld, smartrecruiters) with the real CLI, ``jobdelta --config
 CFG crawl SOURCES --jobs 3`` as a subprocess, or ``python -m
-crawler.runner --config CFG SOURCE`` when the drill must own the crawl
+crawler.app.runner --config CFG SOURCE`` when the drill must own the crawl
 process. Each drill gets fresh sources and boards, so one drill's damage
 never leaks into the next, and runs on SQLite and on PostgreSQL (a database
 ``jobdelta_drill_<pid>_<random>`` created on the shared server and dropped
@@ -21,7 +21,7 @@ The drills:
   (followed by ``confirm_runs + 1`` clean crawls), ``fault:long_id`` adds a
   posting with a 600-character id.
 - ``mixed``: every round, each board gets a different fault at once.
-- ``kill``: N times, a crawl process (``python -m crawler.runner``) is
+- ``kill``: N times, a crawl process (``python -m crawler.app.runner``) is
   SIGKILLed at a random request (the board holds that request, the drill
   kills, then lets it go), then clean crawls.
 - ``concurrent``: two crawl processes of each source started at once; the
@@ -350,8 +350,8 @@ class Workspace:
                                 stderr=subprocess.DEVNULL, text=True)
 
     def runner(self, source: SimSource) -> subprocess.Popen[str]:
-        """``python -m crawler.runner`` for one source: the crawl process itself."""
-        return subprocess.Popen([PYTHON, "-m", "crawler.runner", "--config", str(self.config), source.name],
+        """``python -m crawler.app.runner`` for one source: the crawl process itself."""
+        return subprocess.Popen([PYTHON, "-m", "crawler.app.runner", "--config", str(self.config), source.name],
                                 cwd=self.workdir, env={**self.env, "PYTHONPATH": str(ROOT)},
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 

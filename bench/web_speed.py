@@ -116,7 +116,7 @@ def measure(url: str, summary: dict[str, Any], workdir: Path) -> tuple[dict[str,
     from click.testing import CliRunner
     from fastapi.testclient import TestClient
 
-    from crawler.cli import main as cli
+    from crawler.app.cli import main as cli
     from web.app import WebSettings, create_app
 
     engine = get_engine(url)

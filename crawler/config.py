@@ -11,13 +11,21 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from crawler.alerts.filters import (
     ALERT_KINDS,
@@ -35,7 +43,9 @@ DEFAULT_CONFIG_NAME = "jobdelta.toml"
 DEFAULT_DATABASE_URL = "sqlite:///jobdelta.db"
 
 # Board parameters every board accepts besides its own.
-COMMON_SOURCE_KEYS = {"name", "board", "base_url", "schedule", "enabled"}
+# per-source overrides of [defaults]: politeness and limits
+OVERRIDE_KEYS = ("download_delay", "concurrency_per_domain", "retries", "max_download_mb", "time_limit")
+COMMON_SOURCE_KEYS = {"name", "board", "base_url", "schedule", "enabled", *OVERRIDE_KEYS}
 
 _EVERY = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$")
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
@@ -44,6 +54,9 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _CHANNELS = ("email", "webhook", "apprise")
 SMTP_SECURITY = ("starttls", "ssl", "none")
+
+# (board, params) -> one line naming what is wrong with a source's board, or None
+BoardCheck = Callable[[str, dict[str, Any]], str | None]
 
 
 class _Strict(BaseModel):
@@ -71,6 +84,10 @@ class DefaultsConfig(_Strict):
     lease_seconds: int = Field(300, ge=10, description="a run's lease lasts this long without a heartbeat")
     full_refresh_every: int = Field(10, ge=1, description="every Nth run fetches every posting page")
     batch_size: int = Field(500, ge=1, le=100_000, description="postings written per transaction")
+    max_download_mb: float = Field(512, gt=0, description="largest response a board may send, in MB; "
+                                   "a larger one fails the run, naming this setting")
+    time_limit: float = Field(3600, ge=0, description="seconds a crawl may run before it is stopped and "
+                              "its run aborted (0: no limit)")
 
     @field_validator("closing_days")
     @classmethod
@@ -91,6 +108,17 @@ class SourceConfig(BaseModel):
     base_url: str | None = None
     schedule: str | None = None
     enabled: bool = True
+    # overrides of [defaults] for this source (None: the default)
+    download_delay: float | None = Field(None, ge=0)
+    concurrency_per_domain: int | None = Field(None, ge=1)
+    retries: int | None = Field(None, ge=0, le=10)
+    max_download_mb: float | None = Field(None, gt=0)
+    time_limit: float | None = Field(None, ge=0)
+
+    def setting(self, name: str, defaults: DefaultsConfig) -> Any:
+        """This source's value of an overridable setting (``OVERRIDE_KEYS``)."""
+        own = getattr(self, name)
+        return getattr(defaults, name) if own is None else own
 
     @field_validator("schedule")
     @classmethod
@@ -403,22 +431,20 @@ class Config(_Strict):
     path: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
-    def _check_sources(self) -> Config:
-        from spiders import board_names, check_params  # boards are known to the spiders package
-
+    def _check_sources(self, info: ValidationInfo) -> Config:
+        # boards are known to the spiders package, above this layer: the
+        # application passes its check in the validation context
+        check_board: BoardCheck | None = (info.context or {}).get("check_board")
         seen: set[str] = set()
         for i, src in enumerate(self.sources):
             if src.name in seen:
                 raise ValueError(f"sources[{i}].name: duplicate source name {src.name!r}")
             seen.add(src.name)
-            if src.board not in board_names():
-                raise ValueError(
-                    f"sources[{i}].board: unknown board {src.board!r} "
-                    f"(known: {', '.join(sorted(board_names()))})"
-                )
-            problem = check_params(src.board, src.params)
+            problem = check_board(src.board, src.params) if check_board else None
             if problem:
-                raise ValueError(f"sources[{i}] ({src.name}): {problem}")
+                where = "board" if problem.startswith("unknown board") else f"({src.name})"
+                raise ValueError(f"sources[{i}].board: {problem}" if where == "board"
+                                 else f"sources[{i}] {where}: {problem}")
         return self
 
     @model_validator(mode="after")
@@ -514,8 +540,13 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(env) if env else Path(DEFAULT_CONFIG_NAME)
 
 
-def load_config(explicit: str | os.PathLike[str] | None = None, *, required: bool = True) -> Config:
-    """Read and validate the configuration. Raises ConfigError with one line."""
+def load_config(explicit: str | os.PathLike[str] | None = None, *, required: bool = True,
+                check_board: BoardCheck | None = None) -> Config:
+    """Read and validate the configuration. Raises ConfigError with one line.
+
+    ``check_board(board, params)`` returns one line naming what is wrong
+    with a source's board (None when nothing is); the application passes the
+    spiders' own check (:func:`crawler.app.config.load_config`)."""
     path = config_path(explicit)
     if not path.exists():
         if required or explicit or os.environ.get("JOBDELTA_CONFIG"):
@@ -527,12 +558,13 @@ def load_config(explicit: str | os.PathLike[str] | None = None, *, required: boo
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    return config_from_dict(raw, path)
+    return config_from_dict(raw, path, check_board=check_board)
 
 
-def config_from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
+def config_from_dict(raw: dict[str, Any], path: Path | None = None, *,
+                     check_board: BoardCheck | None = None) -> Config:
     try:
-        cfg = Config.model_validate(raw)
+        cfg = Config.model_validate(raw, context={"check_board": check_board})
     except ValidationError as exc:
         raise ConfigError(f"{path or 'config'}: {_format_error(exc)}") from None
     return cfg.model_copy(update={"path": path})

@@ -122,7 +122,7 @@ class Daemon:
     def _send_alerts(self) -> None:
         """Send what the run made due (one sender at a time in this daemon;
         others on other machines are kept apart by their claims)."""
-        from crawler.cli_alerts import send_alerts
+        from scheduler.alerts import send_alerts
 
         if not self.cfg.subscriptions:
             return

@@ -5,7 +5,7 @@ The broker and the result backend are ``$JOBDELTA_BROKER_URL`` (default
 to the ``jobdelta`` queue, so one Redis can serve other Celery apps too.
 
 One task is one run of one source: ``crawl_source`` crawls it in a process
-of its own (``crawler.runner.run_sources``), so a worker thread only waits.
+of its own (``scheduler.launch.run_sources``), so a worker thread only waits.
 No two runs of a source overlap whichever worker takes them: the crawl
 process takes the source's lease in the database, and a task whose source is
 already being crawled returns ``skipped``. The config file named in a task
@@ -41,7 +41,7 @@ QUEUE = "jobdelta"
 TIME_LIMIT_ENV = "JOBDELTA_CRAWL_TIME_LIMIT"
 DEFAULT_CRAWL_TIME_LIMIT = 7200  # seconds one crawl may take
 # at its time limit a crawl is sent SIGTERM and killed if still alive 20 s
-# later (crawler.runner.KILL_AFTER): its task ends within half this margin,
+# later (scheduler.launch.KILL_AFTER): its task ends within half this margin,
 # well before the broker could hand its message to another worker
 TIME_LIMIT_MARGIN = 60
 
@@ -114,6 +114,7 @@ def crawl_source(config_path: str, source_name: str, queued_at: str | None = Non
 
     try:
         cfg = load_config(config_path, required=True)
+    from scheduler.launch import RunSummary
         cfg.source(source_name)
         since = datetime.fromisoformat(queued_at) if queued_at else None
         if since is not None and since.tzinfo is None:

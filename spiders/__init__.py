@@ -1,40 +1,51 @@
 """The boards jobdelta can crawl: one spider per board.
 
-Every module in this package that defines a ``BoardSpider`` subclass with a
-``board`` name is a board; ``board = "..."`` in the config picks it. Each
-class declares its parameters, so the config is checked before any crawl.
+:data:`BOARDS` names every board and where its spider lives, so the config
+can be checked, and ``jobdelta --help`` can start, without importing every
+spider (and Scrapy, Playwright...): a board's module is imported only when
+that board is used. ``tests/test_layers.py`` checks the table against the
+``BoardSpider`` subclasses the package really defines. Each class declares
+its parameters, so the config is checked before any crawl.
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
-from functools import lru_cache
 from typing import Any
 
-
-@lru_cache(maxsize=1)
-def _boards() -> dict[str, Any]:
-    from spiders.base import BoardSpider
-
-    found: dict[str, Any] = {}
-    for info in pkgutil.iter_modules(__path__):
-        if info.name in ("base", "parsers") or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        for obj in vars(module).values():
-            if isinstance(obj, type) and issubclass(obj, BoardSpider) and obj.board \
-                    and obj.__module__ == module.__name__:
-                found[obj.board] = obj
-    return dict(sorted(found.items()))
+# board name -> "module:class" of its spider
+BOARDS: dict[str, str] = {
+    "ashby": "spiders.ashby:AshbySpider",
+    "bamboohr": "spiders.bamboohr:BambooHRSpider",
+    "breezy": "spiders.breezy:BreezySpider",
+    "browser": "spiders.browser:BrowserSpider",
+    "eightfold": "spiders.eightfold:EightfoldSpider",
+    "greenhouse": "spiders.greenhouse:GreenhouseSpider",
+    "icims": "spiders.icims:IcimsSpider",
+    "jsonld": "spiders.jsonld:JsonLdSpider",
+    "lever": "spiders.lever:LeverSpider",
+    "microsoft": "spiders.microsoft:MicrosoftSpider",
+    "oracle": "spiders.oracle:OracleSpider",
+    "personio": "spiders.personio:PersonioSpider",
+    "phenom": "spiders.phenom:PhenomSpider",
+    "pinpoint": "spiders.pinpoint:PinpointSpider",
+    "recruitee": "spiders.recruitee:RecruiteeSpider",
+    "smartrecruiters": "spiders.smartrecruiters:SmartRecruitersSpider",
+    "successfactors": "spiders.successfactors:SuccessFactorsSpider",
+    "teamtailor": "spiders.teamtailor:TeamtailorSpider",
+    "workable": "spiders.workable:WorkableSpider",
+    "workday": "spiders.workday:WorkdaySpider",
+}
 
 
 def board_names() -> list[str]:
-    return list(_boards())
+    return sorted(BOARDS)
 
 
 def spider_class(board: str) -> Any:
-    return _boards()[board]
+    """The board's spider class (imports its module). KeyError for an unknown board."""
+    module, _, name = BOARDS[board].partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def check_params(board: str, params: dict[str, Any]) -> str | None:

@@ -121,7 +121,7 @@ class Project:
         finished subprocess: returncode, stdout, stderr."""
         from click.testing import CliRunner
 
-        from crawler.cli import main
+        from crawler.app.cli import main
 
         env = {"JOBDELTA_CACHE_DIR": str(self.workdir / "httpcache"), "JOBDELTA_DATABASE_URL": None,
                "JOBDELTA_CONFIG": None}

@@ -25,8 +25,8 @@ import pytest
 from click.testing import CliRunner
 
 from crawler import cli_sources
-from crawler.cli import main
-from crawler.discover import read_page, recognise_url
+from crawler.app.cli import main
+from crawler.app.discover import read_page, recognise_url
 from crawler.errors import JobdeltaError
 from crawler.replay import Reply
 
@@ -148,7 +148,7 @@ def test_every_system_is_recognised_from_its_url_shapes(url, board, params):
 
 
 def test_what_is_recognised_is_what_the_boards_accept():
-    from crawler.discover import URL_BOARDS
+    from crawler.app.discover import URL_BOARDS
     from spiders import board_names, check_params
 
     assert {board for _, board, _ in URL_TABLE} == set(URL_BOARDS) <= set(board_names())

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from crawler.config import load_config
+from crawler.app.config import load_config
 from crawler.expiry import Policy
 from crawler.leases import ensure_source, start_run
 from crawler.recorder import Outcome, RunRecorder
@@ -100,7 +100,7 @@ def test_a_sender_killed_between_send_and_mark_loses_nothing(configured, session
     held = Gate()
     webhook_receiver.script(Reply(200, hold=held))
     env = dict(os.environ, HOOK_SECRET=webhook_secret)
-    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--config", str(configured.config),
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.app.cli", "--config", str(configured.config),
                              "alerts", "send", "--subscription", "engineers"], env=env,
                             cwd=configured.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -9,7 +9,8 @@ import copy
 import pytest
 
 from crawler.alerts.filters import ALERT_KINDS, SalaryFloor, Subscription, judge
-from crawler.config import config_from_dict, load_config, parse_duration
+from crawler.app.config import config_from_dict, load_config
+from crawler.config import parse_duration
 from crawler.errors import ConfigError
 
 FULL = '''

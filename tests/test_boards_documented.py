@@ -13,8 +13,8 @@ import tomllib
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import main
-from crawler.config import config_from_dict
+from crawler.app.cli import main
+from crawler.app.config import config_from_dict
 from spiders import board_names, spider_class
 
 from .conftest import ROOT

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import main
+from crawler.app.cli import main
 from crawler.expiry import Policy
 from crawler.items import Posting
 from crawler.leases import ensure_source, start_run

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.config import STARTER_CONFIG, config_from_dict, load_config, parse_schedule
+from crawler.app.config import config_from_dict, load_config
+from crawler.config import STARTER_CONFIG, parse_schedule
 from crawler.errors import ConfigError
 
 GOOD = {"sources": [{"name": "acme", "board": "greenhouse", "token": "acme", "schedule": "0 */6 * * *"}]}

@@ -250,7 +250,7 @@ def test_killed_run_keeps_its_batches_and_is_aborted_next_start(project, replay,
 
     replay.set_routes(careers_site({n: page(n) for n in range(1, 31)}, per_page=30))
     env = dict(os.environ, JOBDELTA_CACHE_DIR=str(project.workdir / "httpcache"))
-    child = subprocess.Popen([sys.executable, "-m", "crawler.runner", "--config", str(project.config), "careers"],
+    child = subprocess.Popen([sys.executable, "-m", "crawler.app.runner", "--config", str(project.config), "careers"],
                              cwd=project.workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
@@ -289,7 +289,7 @@ def test_second_crawl_of_a_leased_source_is_skipped(project, replay, sessions):
     pages[1].gate = gate
     replay.set_routes(careers_site(pages))
     env = dict(os.environ, JOBDELTA_CACHE_DIR=str(project.workdir / "httpcache"))
-    first = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--config", str(project.config), "crawl"],
+    first = subprocess.Popen([sys.executable, "-m", "crawler.app.cli", "--config", str(project.config), "crawl"],
                              cwd=project.workdir, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert gate.wait_arrived(timeout=120), "the first crawl never reached the posting page"
@@ -365,7 +365,7 @@ def test_a_base_url_that_is_no_url_is_refused_by_the_config(project, replay, ses
 def test_demo_board_rounds(tmp_path):
     """`jobdelta demo` end to end: both rounds, and the report it prints."""
     demo_dir = tmp_path / "demo"
-    proc = subprocess.run([sys.executable, "-m", "crawler.cli", "demo", "--dir", str(demo_dir)],
+    proc = subprocess.run([sys.executable, "-m", "crawler.app.cli", "demo", "--dir", str(demo_dir)],
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     rounds = proc.stdout.split("== round ")[1:]
@@ -382,7 +382,7 @@ def test_demo_board_rounds(tmp_path):
     meta = "/careers/jobs/meta-software-engineer"
     neura = "00df0928-b013-448c-b3dd-6c6fb80eadc2"
     events = json.loads(subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "--config", str(demo_dir / "jobdelta.toml"), "changes",
+        [sys.executable, "-m", "crawler.app.cli", "--config", str(demo_dir / "jobdelta.toml"), "changes",
          "--format", "json"], capture_output=True, text=True, check=True, cwd=tmp_path).stdout)
     assert sorted((e["kind"], e["source"], e["external_id"]) for e in events) == sorted([
         ("new", "vercel", "6136160004"), ("new", "vercel", "5999792004"),

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import main
+from crawler.app.cli import main
+from crawler.app.extract import extract
 from crawler.expiry import Policy
-from crawler.extract import extract
 from crawler.items import PUBLIC_FIELDS
 from crawler.leases import ensure_source, start_run
 from crawler.recorder import Outcome, RunRecorder

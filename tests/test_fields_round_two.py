@@ -30,7 +30,7 @@ import pytest
 from click.testing import CliRunner
 from scrapy.http import TextResponse
 
-from crawler.cli import main
+from crawler.app.cli import main
 from crawler.errors import BoardError
 from crawler.items import Posting
 from crawler.normalize import (

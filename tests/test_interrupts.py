@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from crawler.config import load_config
+from crawler.app.config import load_config
+from crawler.app.runner import finish_run
 from crawler.replay import Gate
-from crawler.runner import INTERRUPTED, RunSummary, exit_status, finish_run, run_sources
 from db.models import Run
+from scheduler.launch import INTERRUPTED, RunSummary, exit_status, run_sources
 
 from .conftest import _drop_pg_database, process_gone
 from .test_scheduler import GH_PATH, cli_env, gh_board, gh_source, runs_of, source_line, wait_for
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.slow
 
 def start_crawl(project) -> subprocess.Popen:
     """`jobdelta crawl` as a real process (the crawl runs in a child of it)."""
-    return subprocess.Popen([sys.executable, "-m", "crawler.cli", "--config", str(project.config), "crawl"],
+    return subprocess.Popen([sys.executable, "-m", "crawler.app.cli", "--config", str(project.config), "crawl"],
                             cwd=project.workdir, env=cli_env(project.workdir), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.extract import extract, read_text
+from crawler.app.extract import extract, read_text
 from crawler.items import Posting
 from crawler.normalize import (
     clean_paragraphs,

@@ -16,11 +16,11 @@ def test_wheel_carries_demo_data_and_migrations(tmp_path):
                     "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
     wheel = next(tmp_path.glob("jobdelta-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    demo = {p.name for p in (ROOT / "crawler" / "demo").iterdir()}
-    assert {f"crawler/demo/{n}" for n in demo} <= names
+    demo = {p.name for p in (ROOT / "crawler" / "app" / "demo_board").iterdir()}
+    assert {f"crawler/app/demo_board/{n}" for n in demo} <= names
     migrations = {f"db/migrations/versions/{p.name}" for p in (ROOT / "db/migrations/versions").glob("*.py")}
     assert migrations and migrations <= names
-    assert {"db/migrations/env.py", "db/migrations/script.py.mako", "crawler/cli.py",
+    assert {"db/migrations/env.py", "db/migrations/script.py.mako", "crawler/app/cli.py",
             "spiders/greenhouse.py", "spiders/parsers/jsonld.py", "scheduler/__init__.py",
             "web/app.py", "web/static/app.css", "web/static/vendor/swagger-ui/swagger-ui-bundle.js"} <= names
     templates = {f"web/templates/{p.name}" for p in (ROOT / "web" / "templates").glob("*.html")}

@@ -14,8 +14,8 @@ import pytest
 from scrapy.http import HtmlResponse, TextResponse
 from sqlalchemy import event, func, select
 
+from crawler.app.extract import extract
 from crawler.expiry import Policy
-from crawler.extract import extract
 from crawler.leases import ensure_source, start_run
 from crawler.normalize import normalize_posting
 from crawler.recorder import Outcome, RunRecorder

@@ -6,7 +6,7 @@ Whatever must happen while a crawl runs happens while the board holds its
 answer behind a gate (crawler.replay.Gate) that the test releases: no test
 relies on a board answering slowly enough.
 
-The commands are registered in `crawler.cli`'s `main` group by the CLI's
+The commands are registered in `crawler.app.cli`'s `main` group by the CLI's
 owner; until then (and after, harmlessly) these tests add them to `main`
 themselves, in the subprocess or in a copy of the group.
 """
@@ -26,7 +26,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from crawler.config import config_from_dict
+from crawler.app.config import config_from_dict
 from crawler.leases import ensure_source
 from crawler.replay import Gate, Reply
 from db.models import Run
@@ -40,8 +40,8 @@ GH_PATH = "/v1/boards/vercel/jobs"
 
 # `jobdelta` with the scheduling commands added to the real main group
 JOBDELTA = (
-    "from crawler.cli import main\n"
-    "from scheduler.cli import daemon, run_due, worker\n"
+    "from crawler.app.cli import main\n"
+    "from crawler.app.cli_schedule import daemon, run_due, worker\n"
     "for command in (run_due, daemon, worker):\n"
     "    main.add_command(command)\n"
     "main(prog_name='jobdelta')\n"
@@ -193,8 +193,8 @@ def test_last_run_starts_is_the_latest_start_of_any_status(sessions):
 
 
 def test_commands_have_help_ending_in_an_example():
-    from crawler.cli import main
-    from scheduler.cli import daemon, run_due, worker
+    from crawler.app.cli import main
+    from crawler.app.cli_schedule import daemon, run_due, worker
 
     group = type(main)(name="jobdelta", params=main.params, callback=main.callback,
                        commands={**main.commands, "run-due": run_due, "daemon": daemon, "worker": worker})
@@ -235,7 +235,7 @@ def test_run_due_reports_a_held_lease_as_skipped(project, replay, sessions):
     gate = Gate()
     replay.set_routes({GH_PATH: gh_board(gate)})
     project.write_config(gh_source("vercel", replay, schedule="every 1s"))
-    crawl = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--config", str(project.config), "crawl"],
+    crawl = subprocess.Popen([sys.executable, "-m", "crawler.app.cli", "--config", str(project.config), "crawl"],
                              cwd=project.workdir, env=cli_env(project.workdir), stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, text=True)
     try:

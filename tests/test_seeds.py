@@ -39,7 +39,7 @@ from pathlib import Path
 import pytest
 from scrapy.http import HtmlResponse, TextResponse
 
-from crawler.extract import extract
+from crawler.app.extract import extract
 from crawler.items import PUBLIC_FIELDS
 from crawler.normalize import normalize_posting
 from spiders.parsers import greenhouse, jsonld

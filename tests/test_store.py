@@ -346,8 +346,8 @@ def test_racing_first_runs_of_a_new_source_give_one_run(db_url, sessions):
 
     from sqlalchemy import event
 
-    from crawler.config import config_from_dict
-    from crawler.runner import _open_run
+    from crawler.app.config import config_from_dict
+    from crawler.app.runner import _open_run
 
     cfg = config_from_dict({"database": {"url": db_url},
                             "sources": [{"name": "acme", "board": "greenhouse", "token": "acme"}]})

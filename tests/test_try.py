@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
+from crawler.app.trial import parse_param
 from crawler.replay import Reply
-from crawler.trial import parse_param
 
 from .conftest import DATA
 
@@ -22,7 +22,7 @@ PATH = "/v1/boards/vercel/jobs"
 def jobdelta(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
     # `try` starts Scrapy's reactor, which runs once per process: a process of its own
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBDELTA_")}
-    return subprocess.run([sys.executable, "-m", "crawler.cli", *args], cwd=tmp_path, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "crawler.app.cli", *args], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120, env=env)
 
 

@@ -113,12 +113,12 @@ def _free_port() -> int:
 def test_serve_runs_uvicorn_on_loopback_and_refuses_wider_without_token(hist):
     config = hist.project.config
     env = dict(os.environ, JOBDELTA_DATABASE_URL=hist.db_url)
-    wide = subprocess.run([sys.executable, "-m", "crawler.cli", "--config", str(config), "serve",
+    wide = subprocess.run([sys.executable, "-m", "crawler.app.cli", "--config", str(config), "serve",
                            "--host", "0.0.0.0"], env=env, capture_output=True, text=True, timeout=120)
     assert wide.returncode == 1
     assert "refusing to listen on 0.0.0.0: without a token" in wide.stderr
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "--config", str(config), "serve",
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.app.cli", "--config", str(config), "serve",
                              "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
     try:
         # uvicorn says so on stderr once it listens: wait for that line, not for time

@@ -1,6 +1,6 @@
 """``jobdelta demo``: two crawl rounds over a bundled offline board.
 
-Reads the saved responses in ``crawler/demo/`` (see its README.txt), serves
+Reads the saved responses in ``crawler/app/demo_board/`` (see its README.txt), serves
 them on 127.0.0.1 with :mod:`crawler.replay`, writes a config and an SQLite
 database into the demo directory, crawls twice with changes in between and
 prints each round's summary and the change report, then writes the email
@@ -17,10 +17,10 @@ from typing import TextIO
 
 from crawler import output
 from crawler.alerts.render import render_email
-from crawler.config import load_config
+from crawler.app.config import load_config
 from crawler.replay import ReplayServer, Reply, Route
 
-DATA = Path(__file__).with_name("demo")
+DATA = Path(__file__).with_name("demo_board")
 _TODAY = re.compile(r"\{\{today([+-]\d+)\}\}")
 
 _CAREERS_INDEX = """<!DOCTYPE html><html><head><title>Careers</title></head><body>
@@ -77,10 +77,10 @@ allow = "/careers/jobs/"
 
 
 def run_demo(workdir: Path, out: TextIO) -> None:
-    from crawler.runner import run_sources
     from db.engine import session_factory
     from db.migrate import upgrade
     from db.queries import changes
+    from scheduler.launch import run_sources
 
     workdir.mkdir(parents=True, exist_ok=True)
     for leftover in ("demo.db", "demo.db-wal", "demo.db-shm"):

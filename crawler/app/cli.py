@@ -17,7 +17,8 @@ from typing import Any
 import click
 
 from crawler import output
-from crawler.config import STARTER_CONFIG, Config, config_path, load_config
+from crawler.app.config import load_config
+from crawler.config import STARTER_CONFIG, Config, config_path
 from crawler.errors import ConfigError, JobdeltaError, NotFound
 
 _AGO = re.compile(r"^(\d+)\s*(m|h|d|w)$")
@@ -138,8 +139,8 @@ def crawl(ctx: click.Context, sources: tuple[str, ...], jobs: int, verbose: bool
     Example:
       jobdelta crawl acme acme-careers --jobs 2
     """
-    from crawler.runner import exit_status, run_sources
     from db.migrate import upgrade
+    from scheduler.launch import exit_status, run_sources
 
     cfg = _config(ctx, required=True)
     names = list(sources) or [s.name for s in cfg.sources if s.enabled]
@@ -148,7 +149,7 @@ def crawl(ctx: click.Context, sources: tuple[str, ...], jobs: int, verbose: bool
     if not names:
         raise ConfigError(f"{cfg.path}: no sources configured")
     upgrade(cfg.database_url)
-    from crawler.cli_alerts import send_after_runs
+    from scheduler.alerts import send_after_runs
 
     results = run_sources(cfg, names, jobs=jobs, quiet=not verbose)
     rows = [vars(r) for r in results]
@@ -295,7 +296,7 @@ def extract(file: Any, fmt: str, fetched_at: datetime, url: str | None) -> None:
     """
     import json as _json
 
-    from crawler.extract import extract as extract_page
+    from crawler.app.extract import extract as extract_page
 
     postings = extract_page(file.read(), fetched_at=fetched_at, url=url)
     if not postings:
@@ -452,7 +453,7 @@ def try_(ctx: click.Context, board: str, params: tuple[str, ...], base_url: str 
     """
     import json as _json
 
-    from crawler.trial import parse_param, try_board
+    from crawler.app.trial import parse_param, try_board
 
     cfg = _config(ctx)
     result = try_board(cfg, board, dict(parse_param(p) for p in params), base_url, verbose=verbose)
@@ -524,7 +525,7 @@ def demo(workdir: str) -> None:
     Example:
       jobdelta demo --dir /tmp/jd-demo
     """
-    from crawler.demo import run_demo
+    from crawler.app.demo import run_demo
 
     run_demo(Path(workdir), sys.stdout)
 
@@ -579,9 +580,9 @@ def serve(ctx: click.Context, host: str, port: int, log_level: str) -> None:
 def _add_scheduler_commands() -> None:
     # the scheduling commands live with the scheduler package, the alert
     # commands beside this module
-    from crawler.cli_alerts import register
-    from crawler.cli_sources import register as register_sources
-    from scheduler.cli import daemon, run_due, worker
+    from crawler.app.cli_alerts import register
+    from crawler.app.cli_schedule import daemon, run_due, worker
+    from crawler.app.cli_sources import register as register_sources
 
     for command in (run_due, daemon, worker):
         main.add_command(command)

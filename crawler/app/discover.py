@@ -1,7 +1,7 @@
 """Which board an employer's careers URL or page is on, for ``jobdelta add``.
 
 Pure functions, no I/O: fetching the page and trying the board live in
-:mod:`crawler.cli_sources`.
+:mod:`crawler.app.cli_sources`.
 
 - :func:`recognise_url` reads a careers URL: each applicant-tracking system
   has a few URL shapes (``boards.greenhouse.io/<token>``,

@@ -1,7 +1,7 @@
 """The source commands: ``jobdelta add`` (an employer in one command) and
 ``jobdelta sources`` (what is configured, and how each source is doing).
 
-Application layer. ``add`` reads a careers URL with :mod:`crawler.discover`
+Application layer. ``add`` reads a careers URL with :mod:`crawler.app.discover`
 (the URL alone, else the fetched page), tries the board once through the
 real ``jobdelta try`` in a process of its own (Scrapy's reactor runs once per
 process, and ``--from-file`` tries many), and only then appends a
@@ -34,8 +34,9 @@ from urllib.parse import urlsplit
 import click
 
 from crawler import output
-from crawler.config import COMMON_SOURCE_KEYS, Config, config_from_dict, config_path, load_config
-from crawler.discover import Recognised, read_page, recognise_url, slug
+from crawler.app.config import config_from_dict, load_config
+from crawler.app.discover import Recognised, read_page, recognise_url, slug
+from crawler.config import COMMON_SOURCE_KEYS, Config, config_path
 from crawler.errors import ConfigError, JobdeltaError
 
 OFFLINE_TESTS_ENV = "JOBDELTA_OFFLINE_TESTS"  # "1": fetch and try nothing beyond loopback
@@ -164,7 +165,7 @@ def try_source(config_file: Path | None, board: str, params: dict[str, Any],
     if os.environ.get(OFFLINE_TESTS_ENV) == "1" and not base_url and not _urls_in(params):
         raise JobdeltaError(f"refusing to try {board} at its public address: {OFFLINE_TESTS_ENV}=1 "
                             "allows loopback only (give --base-url)")
-    cmd = [sys.executable, "-m", "crawler.cli"]
+    cmd = [sys.executable, "-m", "crawler.app.cli"]
     if config_file is not None:
         cmd += ["--config", str(config_file)]
     cmd += ["try", board, "--format", "json"]
@@ -404,7 +405,7 @@ def read_url_file(path: str) -> list[str]:
 
 
 def _options_param(values: tuple[str, ...]) -> dict[str, Any]:
-    from crawler.trial import parse_param
+    from crawler.app.trial import parse_param
 
     return dict(parse_param(v) for v in values)
 

@@ -47,7 +47,7 @@ def try_board(cfg: Config, board: str, params: dict[str, Any], base_url: str | N
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.runner import polite_delays, scrapy_settings
+    from crawler.app.runner import polite_delays, scrapy_settings
     from spiders import board_names, check_params, spider_class
 
     if board not in board_names():

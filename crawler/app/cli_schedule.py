@@ -1,6 +1,6 @@
 """The scheduling commands: ``run-due`` (for cron), ``daemon`` and ``worker``.
 
-Click commands registered in ``crawler.cli``'s ``main`` group, which turns
+Click commands registered in ``crawler.app.cli``'s ``main`` group, which turns
 domain errors into one line. Each reads the config named by the group's
 ``--config`` (required) and brings the database schema up to date, as
 ``jobdelta crawl`` does.
@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 import click
 
 from crawler import output
-from crawler.config import Config, load_config
+from crawler.app.config import load_config
+from crawler.config import Config
 
 
 def _config(ctx: click.Context) -> Config:
@@ -63,9 +64,9 @@ def run_due(ctx: click.Context, jobs: int, queue: bool, verbose: bool) -> None:
     Example:
       */5 * * * *  cd /srv/jobdelta && .venv/bin/jobdelta run-due --jobs 4
     """
-    from crawler.runner import exit_status
     from scheduler import launch
     from scheduler.due import schedule_status
+    from scheduler.launch import exit_status
 
     cfg = _config(ctx)
     last_started = _last_started(cfg)
@@ -84,7 +85,7 @@ def run_due(ctx: click.Context, jobs: int, queue: bool, verbose: bool) -> None:
         rows = launch.enqueue(cfg, names, queued_at=now)
         output.write(rows, "table", sys.stdout, ["source", "status", "task_id"])
         return
-    from crawler.cli_alerts import send_after_runs
+    from scheduler.alerts import send_after_runs
 
     results = launch.crawl(cfg, names, jobs=jobs, verbose=verbose)
     output.write([vars(r) for r in results], "table", sys.stdout, launch.SUMMARY_COLUMNS)

@@ -1,26 +1,15 @@
-"""Run one source's crawl, in a process of its own.
+"""The crawl process: ``python -m crawler.app.runner --config PATH SOURCE``.
 
-Twisted's reactor cannot be restarted, so every crawl runs in a fresh
-process: ``python -m crawler.runner --config PATH SOURCE`` takes the
-source's lease, runs its spider, stores what it finds, decides the run's
-status and prints a one-line JSON summary on stdout. ``run_sources`` is the
-parent side used by ``jobdelta crawl`` and the scheduler.
-
-Statuses come back structured, never read from a message: the crawl process
+Twisted's reactor cannot be restarted, so crawls run in processes of their
+own, started by :mod:`scheduler.launch`. This side takes the source's lease,
+runs its spider, stores what it finds, decides the run's status and prints a
+one-line JSON summary (:class:`scheduler.launch.RunSummary`) on stdout; it
 reports ``skipped`` itself when another run holds the source's lease.
 
 Stopping: SIGTERM or SIGINT to a crawl process stops its crawl (gracefully,
 at once after ``STOP_GRACE`` seconds) and records the run as ``aborted:
-interrupted``. The parent, on SIGTERM or SIGINT, starts no further crawl,
-forwards SIGTERM to every crawl process, kills those still running
-``KILL_AFTER`` seconds later (or at a second signal), and reports the
-signal in each summary (``interrupted_by``): ``jobdelta crawl`` then exits
-128 + the signal's number (130 for SIGINT, 143 for SIGTERM). Crawl
-processes get their own session, so a Ctrl-C at the terminal reaches them
-only through the parent; with ``die_with_parent`` a crawl process also gets
-SIGTERM when the parent thread that started it dies (Linux
-``PR_SET_PDEATHSIG``), so a parent killed with SIGKILL leaves no crawl
-holding the source's lease.
+interrupted``. With ``--parent PID`` the process also gets SIGTERM when that
+parent dies (Linux ``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
@@ -32,62 +21,29 @@ import json
 import logging
 import os
 import signal
-import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
-from crawler.config import Config, SourceConfig, load_config
+from crawler.app.config import load_config
+from crawler.config import Config, SourceConfig
 from crawler.errors import JobdeltaError, LeaseHeld
 from db.vocab import RunStatus
+from scheduler.launch import FAILED, INTERRUPTED, SKIPPED, RunSummary
 
 log = logging.getLogger(__name__)
 
-# A summary's status is a run status (db.vocab.RunStatus); a crawl that
-# never got a run is "failed" (it could not start), "aborted" (stopped
-# before it started) or "skipped", which is no run status: another process
-# holds the source's lease, the source is being crawled.
-FAILED = RunStatus.FAILED.value
-SKIPPED = "skipped"
-INTERRUPTED = "aborted: interrupted"
-
+TIME_LIMIT = "aborted: time limit"  # the reason of a run stopped by its source's time_limit
 STOP_GRACE = 5.0  # seconds a stopped crawl may take to close its spider before it stops at once
-KILL_AFTER = 20.0  # seconds after SIGTERM before the parent kills a crawl process that still runs
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
-
-@dataclass
-class RunSummary:
-    source: str
-    run_id: int | None
-    status: str
-    seen: int = 0
-    new: int = 0
-    changed: int = 0
-    expired: int = 0
-    reopened: int = 0
-    reason: str | None = None
-    # the signal (e.g. "SIGTERM") that made the parent stop this crawl
-    interrupted_by: str | None = None
-
-
-def exit_status(results: list[RunSummary]) -> int:
-    """The exit status of a command that ran these crawls: 128 + the signal's
-    number when a signal stopped them (130 SIGINT, 143 SIGTERM), 1 when any
-    failed, else 0 (skipped and aborted runs are not failures)."""
-    for r in results:
-        if r.interrupted_by:
-            return 128 + signal.Signals[r.interrupted_by].value
-    return 1 if any(r.status == FAILED for r in results) else 0
-
-
-def scrapy_settings(cfg: Config) -> Any:
+def scrapy_settings(cfg: Config, src: SourceConfig | None = None) -> Any:
+    """Scrapy's settings for a crawl of ``src``: the project's defaults, the
+    config's [defaults], and the source's own overrides of politeness and
+    limits (``download_delay``, ``concurrency_per_domain``, ``retries``,
+    ``max_download_mb``, ``time_limit``)."""
     from scrapy.settings import Settings
 
     from crawler import settings as defaults
@@ -95,13 +51,24 @@ def scrapy_settings(cfg: Config) -> Any:
     settings = Settings()
     settings.setmodule(defaults, priority="project")
     d = cfg.defaults
+
+    def own(name: str) -> Any:
+        return src.setting(name, d) if src is not None else getattr(d, name)
+
     settings.set("USER_AGENT", d.user_agent, priority="cmdline")
     settings.set("ROBOTSTXT_OBEY", d.obey_robots, priority="cmdline")
-    settings.set("DOWNLOAD_DELAY", d.download_delay, priority="cmdline")
-    settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", d.concurrency_per_domain, priority="cmdline")
-    settings.set("RETRY_TIMES", d.retries, priority="cmdline")
+    settings.set("DOWNLOAD_DELAY", own("download_delay"), priority="cmdline")
+    settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", own("concurrency_per_domain"), priority="cmdline")
+    settings.set("RETRY_TIMES", own("retries"), priority="cmdline")
     settings.set("RETRY_BACKOFF_BASE", d.retry_backoff, priority="cmdline")
     settings.set("DOWNLOAD_TIMEOUT", d.download_timeout, priority="cmdline")
+    max_mb = own("max_download_mb")
+    settings.set("JOBDELTA_MAX_DOWNLOAD_MB", max_mb, priority="cmdline")
+    settings.set("DOWNLOAD_MAXSIZE", int(max_mb * 2**20), priority="cmdline")
+    settings.set("DOWNLOAD_WARNSIZE", int(max_mb * 2**20) // 2, priority="cmdline")
+    # Scrapy closes the spider with reason "closespider_timeout": the run is
+    # then aborted with TIME_LIMIT (0: no limit)
+    settings.set("CLOSESPIDER_TIMEOUT", own("time_limit"), priority="cmdline")
     return settings
 
 
@@ -196,7 +163,7 @@ def crawl_in_process(cfg: Config, src: SourceConfig, stop: _Stop | None = None) 
     recorder = RunRecorder(sessions, source_id, run_id, policy, batch_size=cfg.defaults.batch_size,
                            subscriptions=[s.to_subscription() for s in cfg.subscriptions])
 
-    settings = scrapy_settings(cfg)
+    settings = scrapy_settings(cfg, src)
     cls = spider_class(src.board)
     polite_delays(settings, cls)
     process = CrawlerProcess(settings)
@@ -252,6 +219,8 @@ def crawl_in_process(cfg: Config, src: SourceConfig, stop: _Stop | None = None) 
         fatal = "crawler did not start (see the log)"
     elif finish_reason == "start_error":
         fatal = "crawl could not start: " + ("; ".join(start_errors) or "see the log")
+    elif finish_reason == "closespider_timeout":
+        aborted = f"{TIME_LIMIT} of {settings.getfloat('CLOSESPIDER_TIMEOUT'):g}s reached"
     elif finish_reason not in (None, "finished"):
         aborted = f"aborted: crawl stopped ({finish_reason})"
     errors = list(getattr(spider, "errors", []))
@@ -346,7 +315,7 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def _child_main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m crawler.runner")
+    parser = argparse.ArgumentParser(prog="python -m crawler.app.runner")
     parser.add_argument("--config", required=True)
     parser.add_argument("--parent", type=int, default=None, metavar="PID",
                         help="stop the crawl when this parent process dies")
@@ -369,143 +338,6 @@ def _child_main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(BrokenPipeError):  # a parent that died reads nothing
         print(json.dumps(asdict(summary)), flush=True)
     return 0 if summary.status != FAILED else 1
-
-
-class _Children:
-    """The crawl processes of one ``run_sources`` call, and how they stop."""
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._procs: set[subprocess.Popen[str]] = set()
-        self.signal: str | None = None  # the signal that stopped the batch
-        self._killer: threading.Timer | None = None
-
-    def start(self, cmd: list[str], stderr: int | None) -> subprocess.Popen[str] | None:
-        """Start a crawl process, or None once the batch is stopping."""
-        with self._lock:
-            if self.signal:
-                return None
-            # a session of its own: a Ctrl-C at the terminal reaches the
-            # crawl through this parent (which forwards SIGTERM), never twice
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True,
-                                    start_new_session=True)
-            self._procs.add(proc)
-            return proc
-
-    def done(self, proc: subprocess.Popen[str]) -> None:
-        with self._lock:
-            self._procs.discard(proc)
-
-    def on_signal(self, signum: int, _frame: Any) -> None:
-        name = signal.Signals(signum).name
-        with self._lock:
-            if self.signal:  # a second signal: kill what still runs
-                self.kill_all()
-                return
-            self.signal = name
-            for proc in self._procs:
-                _send(proc, signal.SIGTERM)
-            self._killer = threading.Timer(KILL_AFTER, self.kill_all)
-            self._killer.daemon = True
-            self._killer.start()
-
-    def kill_all(self) -> None:
-        with self._lock:
-            for proc in self._procs:
-                _send(proc, signal.SIGKILL)
-
-    def close(self) -> None:
-        if self._killer is not None:
-            self._killer.cancel()
-
-    @contextlib.contextmanager
-    def forwarding_signals(self) -> Iterator[None]:
-        """SIGTERM and SIGINT stop the crawls, while in the main thread (the
-        daemon and the workers start crawls from threads and have their own
-        handling)."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {sig: signal.signal(sig, self.on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            self.close()
-
-
-def _send(proc: subprocess.Popen[str], sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        if proc.poll() is None:
-            proc.send_signal(sig)
-
-
-def _summary_of(name: str, proc: subprocess.Popen[str], out: str, stopped: bool) -> RunSummary:
-    for line in reversed(out.strip().splitlines()):
-        if line.startswith("{"):
-            try:
-                return RunSummary(**json.loads(line))
-            except (TypeError, ValueError):
-                break
-    if stopped and proc.returncode == -signal.SIGTERM:
-        # our SIGTERM came before the crawl process set up its handling,
-        # and so before it opened a run
-        return RunSummary(name, None, RunStatus.ABORTED.value, reason=f"{INTERRUPTED} before it started")
-    if proc.returncode < 0:
-        how = signal.Signals(-proc.returncode).name
-        reason = f"crawl process killed by {how}; the run is marked aborted at the next start"
-    else:
-        reason = f"crawl process exited with code {proc.returncode} without a summary"
-    return RunSummary(name, None, FAILED, reason=reason)
-
-
-def run_sources(cfg: Config, names: list[str], jobs: int = 1, quiet: bool = True,
-                timeout: float | None = None, die_with_parent: bool = True) -> list[RunSummary]:
-    """Crawl each named source in its own process, ``jobs`` at a time.
-
-    A crawl still running after ``timeout`` seconds is stopped (SIGTERM,
-    SIGKILL ``KILL_AFTER`` seconds later). With ``die_with_parent`` a crawl
-    process is stopped when the thread that started it dies (the daemon
-    passes False: its crawls outlive it on purpose). Called from the main
-    thread, SIGTERM and SIGINT stop every crawl (see the module's doc)."""
-    config_path = str(Path(cfg.path).resolve()) if cfg.path else None
-    if config_path is None:
-        raise JobdeltaError("crawling needs a configuration file")
-    children = _Children()
-
-    def one(name: str) -> RunSummary:
-        cmd = [sys.executable, "-m", "crawler.runner", "--config", config_path]
-        if die_with_parent:
-            cmd += ["--parent", str(os.getpid())]
-        proc = children.start([*cmd, name], subprocess.DEVNULL if quiet else None)
-        if proc is None:
-            return RunSummary(name, None, RunStatus.ABORTED.value, reason=f"{INTERRUPTED} before it started",
-                              interrupted_by=children.signal)
-        timed_out = False
-        try:
-            try:
-                out, _ = proc.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _send(proc, signal.SIGTERM)
-                try:
-                    out, _ = proc.communicate(timeout=KILL_AFTER)
-                except subprocess.TimeoutExpired:
-                    _send(proc, signal.SIGKILL)
-                    out, _ = proc.communicate()
-        finally:
-            children.done(proc)
-        summary = _summary_of(name, proc, out, stopped=timed_out or bool(children.signal))
-        if timed_out:
-            summary = replace(summary, reason=f"crawl stopped after its time limit of {timeout:g}s"
-                                              + (f" ({summary.reason})" if summary.reason else ""))
-        if children.signal:
-            summary = replace(summary, interrupted_by=children.signal)
-        return summary
-
-    with children.forwarding_signals(), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(one, names))
 
 
 if __name__ == "__main__":
