@@ -33,7 +33,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -179,8 +179,11 @@ def _summary_of(name: str, proc: subprocess.Popen[str], out: str, stopped: bool)
 
 
 def run_sources(cfg: Config, names: list[str], jobs: int = 1, quiet: bool = True,
-                timeout: float | None = None, die_with_parent: bool = True) -> list[RunSummary]:
-    """Crawl each named source in its own process, ``jobs`` at a time.
+                timeout: float | None = None, die_with_parent: bool = True,
+                on_result: Callable[[RunSummary], None] | None = None) -> list[RunSummary]:
+    """Crawl each named source in its own process, ``jobs`` at a time;
+    ``on_result`` is called with each summary as its crawl finishes (from
+    the thread that waited for it), for progress and metrics.
 
     A crawl still running after ``timeout`` seconds is stopped (SIGTERM,
     SIGKILL ``KILL_AFTER`` seconds later). With ``die_with_parent`` a crawl
@@ -220,6 +223,8 @@ def run_sources(cfg: Config, names: list[str], jobs: int = 1, quiet: bool = True
                                               + (f" ({summary.reason})" if summary.reason else ""))
         if children.signal:
             summary = replace(summary, interrupted_by=children.signal)
+        if on_result is not None:
+            on_result(summary)
         return summary
 
     with children.forwarding_signals(), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
