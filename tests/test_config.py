@@ -97,3 +97,39 @@ def test_a_source_name_longer_than_the_database_keeps_is_refused():
     with pytest.raises(ConfigError, match=r"sources\.0\.name|sources\[0\]"):
         config_from_dict({"sources": [{"name": "a" * 201, "board": "greenhouse", "token": "a"}]})
     assert config_from_dict({"sources": [{"name": "a" * 200, "board": "greenhouse", "token": "a"}]})
+
+
+def test_a_source_overrides_politeness_and_limits_for_its_own_crawl_only():
+    from crawler.app.runner import scrapy_settings
+
+    cfg = config_from_dict({
+        "defaults": {"download_delay": 0.5, "concurrency_per_domain": 2, "retries": 2,
+                     "max_download_mb": 100, "time_limit": 600},
+        "sources": [
+            {"name": "big", "board": "greenhouse", "token": "a", "download_delay": 2.5,
+             "concurrency_per_domain": 1, "retries": 5, "max_download_mb": 300, "time_limit": 90},
+            {"name": "plain", "board": "greenhouse", "token": "b"},
+        ]})
+    big, plain = cfg.sources
+    assert big.params == {"token": "a"} and plain.params == {"token": "b"}  # overrides are no board params
+    s = scrapy_settings(cfg, big)
+    assert (s.getfloat("DOWNLOAD_DELAY"), s.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
+            s.getint("RETRY_TIMES"), s.getint("DOWNLOAD_MAXSIZE"), s.getfloat("CLOSESPIDER_TIMEOUT")) \
+        == (2.5, 1, 5, 300 * 2**20, 90.0)
+    s = scrapy_settings(cfg, plain)
+    assert (s.getfloat("DOWNLOAD_DELAY"), s.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
+            s.getint("RETRY_TIMES"), s.getint("DOWNLOAD_MAXSIZE"), s.getfloat("CLOSESPIDER_TIMEOUT")) \
+        == (0.5, 2, 2, 100 * 2**20, 600.0)
+    assert s.getfloat("JOBDELTA_MAX_DOWNLOAD_MB") == 100
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"retries": 11}, "sources[0].retries: Input should be less than or equal to 10"),
+    ({"max_download_mb": 0}, "sources[0].max_download_mb: Input should be greater than 0"),
+    ({"time_limit": -1}, "sources[0].time_limit: Input should be greater than or equal to 0"),
+    ({"concurrency_per_domain": 0}, "sources[0].concurrency_per_domain: Input should be greater than or equal to 1"),
+])
+def test_bad_overrides_name_the_key(override, message):
+    with pytest.raises(ConfigError) as exc:
+        config_from_dict({"sources": [{"name": "a", "board": "greenhouse", "token": "a", **override}]})
+    assert message in str(exc.value)
