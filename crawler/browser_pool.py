@@ -25,8 +25,13 @@ from contextlib import suppress
 from typing import Any
 
 import scrapy
-from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page
+
+try:
+    from playwright.async_api import Error as PlaywrightError
+    from playwright.async_api import Page
+except ImportError:  # no browser extra: browser boards refuse their config (crawler.extras)
+    from crawler.extras import Absent as Page
+    from crawler.extras import Absent as PlaywrightError
 
 # meta key of a request's own page-init callback, run after the pool's
 _PAGE_INIT = "jobdelta_page_init"

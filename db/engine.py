@@ -7,6 +7,7 @@ session and never commit: the caller owns the transaction.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from functools import lru_cache
 
@@ -44,6 +45,10 @@ def _engine(url: str) -> Engine:
             cur.close()
 
         return engine
+    if url.startswith("postgresql+psycopg") and importlib.util.find_spec("psycopg") is None:
+        # psycopg is the optional postgres extra: name it, not SQLAlchemy's bare import error
+        raise ModuleNotFoundError("a PostgreSQL database needs the postgres extra: "
+                                  "pip install 'jobdelta[postgres]'", name="psycopg")
     return create_engine(url, pool_pre_ping=True)
 
 

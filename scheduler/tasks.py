@@ -31,9 +31,13 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from celery import Celery
-
 from crawler.errors import ConfigError
+from crawler.extras import MissingExtra, needs
+
+try:
+    from celery import Celery
+except ImportError:  # the CLI imports this module only for the queue: say what to install
+    raise MissingExtra(needs("workers", "the Celery queue (--queue, worker)")) from None
 
 BROKER_ENV = "JOBDELTA_BROKER_URL"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
@@ -109,12 +113,11 @@ def crawl_source(config_path: str, source_name: str, queued_at: str | None = Non
     is stopped after ``$JOBDELTA_CRAWL_TIME_LIMIT`` seconds."""
     from crawler.config import load_config
     from crawler.errors import JobdeltaError
-    from crawler.runner import RunSummary
     from scheduler import launch
+    from scheduler.launch import RunSummary
 
     try:
         cfg = load_config(config_path, required=True)
-    from scheduler.launch import RunSummary
         cfg.source(source_name)
         since = datetime.fromisoformat(queued_at) if queued_at else None
         if since is not None and since.tzinfo is None:

@@ -17,16 +17,24 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import scrapy
-from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page
-from playwright.async_api import TimeoutError as PlaywrightTimeoutError
-from scrapy_playwright.page import PageMethod
 from twisted.python.failure import Failure
 
 from crawler.browser import PLAYWRIGHT_SETTINGS
 from crawler.browser_pool import ContextPool
+from crawler.extras import missing
 from crawler.walls import BLOCKED_TEXT
 from spiders.base import BoardSpider, Param
+
+try:
+    from playwright.async_api import Error as PlaywrightError
+    from playwright.async_api import Page
+    from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+    from scrapy_playwright.page import PageMethod
+except ImportError:  # no browser extra: the board refuses its config (crawler.extras)
+    from crawler.extras import Absent as Page
+    from crawler.extras import Absent as PageMethod
+    from crawler.extras import Absent as PlaywrightError
+    from crawler.extras import Absent as PlaywrightTimeoutError
 
 # The HTTP status of the page's own document (0 when the browser does not say).
 _DOCUMENT_STATUS_JS = "() => performance.getEntriesByType('navigation')[0]?.responseStatus || 0"
@@ -75,6 +83,10 @@ class BrowserBoardSpider(BoardSpider):
         "recycle_every": Param(int, "open a fresh browser context after this many pages, so "
                                "memory stays flat on long runs", default=50),
     }
+
+    @classmethod
+    def check_params(cls, given: dict[str, Any]) -> str | None:
+        return missing("browser", f"board {cls.board!r}") or super().check_params(given)
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -29,9 +29,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page
-from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+try:
+    from playwright.async_api import Error as PlaywrightError
+    from playwright.async_api import Page
+    from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+except ImportError:  # no browser extra: the board refuses its config (crawler.extras)
+    from crawler.extras import Absent as Page
+    from crawler.extras import Absent as PlaywrightError
+    from crawler.extras import Absent as PlaywrightTimeoutError
 
 from spiders._browser_base import Rendered, render_page
 

@@ -24,12 +24,11 @@ from typing import Any
 
 import scrapy
 from scrapy.http import HtmlResponse, Response, TextResponse
-from scrapy_playwright.page import PageMethod
 
 from crawler.browser_pool import ContextPool as ContextPool  # importable here as before
 from crawler.errors import BoardError
 from crawler.items import Posting, Seen, listing_fingerprint
-from spiders._browser_base import BrowserBoardSpider, render_page
+from spiders._browser_base import BrowserBoardSpider, PageMethod, render_page
 from spiders._pagination import PAGINATIONS, Capture, Captured, Listing, Plan, render_listing
 from spiders.base import Param
 from spiders.parsers.browser import FIELDS, next_link, parse_captured, parse_cards

@@ -29,12 +29,12 @@ from urllib.parse import parse_qs, urlsplit
 import scrapy
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy_playwright.page import PageMethod
 from twisted.python.failure import Failure
 
 from crawler.browser import PLAYWRIGHT_SETTINGS
 from crawler.browser_pool import ContextPool
 from crawler.errors import Walled
+from crawler.extras import missing
 from crawler.items import Gone
 from crawler.walls import BLOCKED_TEXT
 from spiders.base import Param
@@ -50,6 +50,11 @@ from spiders.parsers.microsoft import (
     job_page_url,
     search_page_url,
 )
+
+try:
+    from scrapy_playwright.page import PageMethod
+except ImportError:  # no browser extra: the board refuses its config (check_params)
+    from crawler.extras import Absent as PageMethod
 
 # A plain API answer is read by this spider itself: a refusal sends it to the browser.
 _SELF_CHECKED = {"dont_check_walls": True}
@@ -168,6 +173,11 @@ class MicrosoftSpider(EightfoldSpider):
     # min_download_delay: Eightfold's (about 100 requests a minute is the reported limit).
     # Only requests with meta["playwright"] go through the browser.
     custom_settings = dict(PLAYWRIGHT_SETTINGS)
+
+    @classmethod
+    def check_params(cls, given: dict[str, Any]) -> str | None:
+        # its settings load scrapy-playwright's download handler at crawl start
+        return missing("browser", f"board {cls.board!r}") or super().check_params(given)
 
     @classmethod
     def check_more(cls, given: dict[str, Any]) -> str | None:

@@ -23,17 +23,20 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import scrapy
-from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response, TextResponse
-from scrapy_playwright.page import PageMethod
 
 from crawler.errors import BoardError
 from crawler.middlewares.retry import BackoffRetryMiddleware
-from spiders._browser_base import BrowserBoardSpider, render_page
+from spiders._browser_base import (
+    BrowserBoardSpider,
+    Page,
+    PageMethod,
+    PlaywrightError,
+    render_page,
+)
 from spiders.base import Param
 from spiders.parsers.phenom import api_body, api_url, parse_jobs
 
