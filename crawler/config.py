@@ -36,6 +36,7 @@ from crawler.alerts.filters import (
     compile_title,
 )
 from crawler.errors import ConfigError
+from crawler.extras import database_problem
 from crawler.normalize.employment import EMPLOYMENT_TYPES
 from crawler.normalize.workplace import WORKPLACE_TYPES
 
@@ -45,7 +46,7 @@ DEFAULT_DATABASE_URL = "sqlite:///jobdelta.db"
 # Board parameters every board accepts besides its own.
 # per-source overrides of [defaults]: politeness and limits
 OVERRIDE_KEYS = ("download_delay", "concurrency_per_domain", "retries", "max_download_mb", "time_limit")
-COMMON_SOURCE_KEYS = {"name", "board", "base_url", "schedule", "enabled", *OVERRIDE_KEYS}
+COMMON_SOURCE_KEYS = {"name", "board", "base_url", "schedule", "enabled", "jitter", *OVERRIDE_KEYS}
 
 _EVERY = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$")
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
@@ -88,6 +89,12 @@ class DefaultsConfig(_Strict):
                                    "a larger one fails the run, naming this setting")
     time_limit: float = Field(3600, ge=0, description="seconds a crawl may run before it is stopped and "
                               "its run aborted (0: no limit)")
+    sources_per_process: int = Field(50, ge=1, le=10_000, description="sources one crawl process crawls "
+                                     "before a fresh one takes over (1: a process per source)")
+    crawl_processes: int = Field(0, ge=0, le=256, description="crawl processes at once for `--jobs N` "
+                                 "(0: one per CPU); their crawls share the N")
+    jitter: float = Field(0, ge=0, description="seconds the daemon may start a scheduled crawl late, "
+                          "at random, so sources on one schedule do not all start at once")
 
     @field_validator("closing_days")
     @classmethod
@@ -114,6 +121,7 @@ class SourceConfig(BaseModel):
     retries: int | None = Field(None, ge=0, le=10)
     max_download_mb: float | None = Field(None, gt=0)
     time_limit: float | None = Field(None, ge=0)
+    jitter: float | None = Field(None, ge=0)
 
     def setting(self, name: str, defaults: DefaultsConfig) -> Any:
         """This source's value of an overridable setting (``OVERRIDE_KEYS``)."""
@@ -471,7 +479,13 @@ class Config(_Strict):
 
     @property
     def database_url(self) -> str:
-        return os.environ.get("JOBDELTA_DATABASE_URL") or self.database.url
+        """The database to use ($JOBDELTA_DATABASE_URL wins); ConfigError in
+        one line when it needs an extra that is not installed."""
+        url = os.environ.get("JOBDELTA_DATABASE_URL") or self.database.url
+        problem = database_problem(url)
+        if problem:
+            raise ConfigError(problem)
+        return url
 
     def source(self, name: str) -> SourceConfig:
         for src in self.sources:
