@@ -49,6 +49,10 @@ bench: install
 	$(BIN)/python bench/board_sim.py
 	$(BIN)/python bench/drills.py --quick
 	$(BIN)/python bench/web_speed.py --sizes 10000
+	$(BIN)/python bench/crawl_speed.py --sizes 1000,5000,10000 --markdown docs/bench_crawl_speed.md
+	$(BIN)/python bench/big_board.py --markdown docs/bench_big_board.md
+	$(BIN)/python bench/many_sources.py --postgres --markdown docs/bench_many_sources.md
+	$(BIN)/python bench/cli_startup.py
 
 # The reliability drills in full (every fault alone and mixed, 20 kills, PostgreSQL
 # restarted on a private cluster, a Celery worker killed): see docs/reliability.md.

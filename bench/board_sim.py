@@ -9,7 +9,8 @@ three shapes the crawler's boards read:
   ``meta.total``), one response for the whole board;
 - ``jsonld``: paginated HTML listing pages ``/{name}/jobs?page=K`` (10 a
   page, ``rel=next`` links) and one page per posting ``/{name}/job/{id}``
-  carrying schema.org ``JobPosting`` JSON-LD;
+  carrying schema.org ``JobPosting`` JSON-LD, and a sitemap of the posting
+  pages ``/{name}/sitemap.xml`` whose ``<lastmod>`` moves with every edit;
 - ``smartrecruiters``: the SmartRecruiters Posting API, list pages
   ``/{name}/v1/companies/{company}/postings?offset=N`` (10 a page whatever
   ``limit`` asks) and detail pages ``.../postings/{id}``; an edit moves the
@@ -78,6 +79,17 @@ WALL = ("<html><head><title>Just a moment...</title></head><body><h1>Verify you 
 TITLES = ("Platform Engineer", "Data Engineer", "Site Reliability Engineer", "Backend Engineer",
           "Security Engineer", "Frontend Engineer", "ML Engineer", "Network Engineer")
 ADJECTIVES = ("Senior", "Staff", "Lead", "Principal", "Junior")
+# description paragraphs for boards with ``description_bytes`` (about 150 bytes each)
+_FILLER = tuple(
+    f"<p>{verb} the {thing} with a team of {n} across {place}; you will {duty} and "
+    f"report to the {lead}. Week {n % 9 + 1} of onboarding covers {thing}.</p>"
+    for n, (verb, thing, place, duty, lead) in enumerate(
+        (v, t, p, d, ld)
+        for v in ("Design", "Operate", "Scale", "Secure")
+        for t in ("storage layer", "build system", "scheduler", "edge network")
+        for p in ("Berlin and Lisbon", "three time zones")
+        for d in ("own on-call rotations", "mentor new hires")
+        for ld in ("Head of Platform",)))
 
 
 # --------------------------------------------------------------------------- the content
@@ -138,10 +150,15 @@ class Answer:
 class Board:
     """One simulated board: its postings, its rounds and its faults."""
 
-    def __init__(self, name: str, shape: str, postings: int, seed: int | str = 0):
+    def __init__(self, name: str, shape: str, postings: int, seed: int | str = 0, *,
+                 description_bytes: int = 0):
         if shape not in SHAPES:
             raise ValueError(f"unknown shape {shape!r} (known: {', '.join(SHAPES)})")
         self.name, self.shape = name, shape
+        # greenhouse: HTML paragraphs after each job's description in
+        # ``content``, about this many bytes (0: none), so a board's one
+        # response is as large as real ones (7.5 KB a job: 75 MB at 10,000)
+        self.description_bytes = description_bytes
         self.rng = random.Random(f"{seed}:{name}:{shape}")
         self.jobs: dict[str, Job] = {}
         self.round = 0
@@ -276,7 +293,7 @@ class Board:
         if fault is not None:
             return fault
         with self._lock:
-            return self._render(kind, key, faults)
+            return self._render(kind, key, faults, headers.get("host", ""))
 
     def hang(self) -> None:
         self._hang_release.wait()
@@ -287,6 +304,8 @@ class Board:
         query = parse_qs(parts.query)
         if self.shape == "greenhouse" and len(segs) == 4 and segs[0] == "v1" and segs[3] == "jobs":
             return "listing", 0
+        if self.shape == "jsonld" and segs == ["sitemap.xml"]:
+            return "sitemap", 0
         if self.shape == "jsonld" and segs == ["jobs"]:
             return "listing", int(query.get("page", ["1"])[0])
         if self.shape == "jsonld" and len(segs) == 2 and segs[0] == "job":
@@ -315,9 +334,11 @@ class Board:
             return Answer(404, b"<html><body>Not found</body></html>", "text/html")
         return None
 
-    def _render(self, kind: str, key: Any, faults: frozenset[str]) -> Answer:
+    def _render(self, kind: str, key: Any, faults: frozenset[str], host: str = "") -> Answer:
         jobs = [] if "empty" in faults else sorted(self.jobs.values(), key=lambda j: (len(j.id), j.id))
-        if kind == "detail":
+        if kind == "sitemap":
+            answer = self._jsonld_sitemap(jobs, host)
+        elif kind == "detail":
             job = self.jobs.get(key)
             if job is None:
                 return Answer(404, b"<html><body>Not found</body></html>", "text/html")
@@ -352,10 +373,25 @@ class Board:
             "offices": [{"location": "Berlin, Germany"}],
             "departments": [{"name": "Engineering"}],
             "first_published": "2025-01-02T00:00:00Z",
-            "content": f"<p>{html.escape(job.description)}</p>",
+            "content": f"<p>{html.escape(job.description)}</p>{self._filler(job)}",
             "metadata": [{"name": "Salary range", "value_type": "currency_range",
                           "value": {"min_value": str(low), "max_value": str(high), "unit": "USD"}}],
         }
+
+    def _filler(self, job: Job) -> str:
+        # paragraphs picked by the job's id: the same for the same job in
+        # every round, different from job to job (not one repeated block)
+        if not self.description_bytes:
+            return ""
+        k = int(hashlib.sha256(job.id.encode()).hexdigest()[:8], 16)
+        parts: list[str] = []
+        size = 0
+        while size < self.description_bytes:
+            part = _FILLER[k % len(_FILLER)]
+            parts.append(part)
+            size += len(part)
+            k = k // len(_FILLER) or k * 7919 + 1
+        return "".join(parts)
 
     def _jsonld_listing(self, jobs: list[Job], page: int, faults: frozenset[str]) -> Answer:
         pages = max(1, -(-len(jobs) // PAGE_SIZE))
@@ -370,6 +406,13 @@ class Board:
         body = (f"<html><head><title>Careers at {COMPANY}</title></head><body><h1>Open roles</h1>"
                 f"<ul>\n{links}\n</ul>{nxt}</body></html>")
         return Answer(body=body.encode(), content_type="text/html; charset=utf-8")
+
+    def _jsonld_sitemap(self, jobs: list[Job], host: str) -> Answer:
+        urls = "".join(f"<url><loc>http://{host}/{self.name}/job/{quote(j.id)}</loc>"
+                       f"<lastmod>{j.released_iso}</lastmod></url>\n" for j in jobs)
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{urls}</urlset>\n')
+        return Answer(body=body.encode(), content_type="application/xml")
 
     def _sr_item(self, job: Job) -> dict[str, Any]:
         return {
@@ -511,11 +554,13 @@ class _Server(ThreadingHTTPServer):
 class BoardSim:
     """The HTTP server for any number of boards, on 127.0.0.1."""
 
-    def __init__(self, port: int = 0):
+    def __init__(self, port: int = 0, host: str = "127.0.0.1"):
+        # host: another loopback address (127.0.0.2, ...) makes the boards a
+        # domain of their own, so per-domain limits apply as on the internet
         self.boards: dict[str, Board] = {}
         self.served = 0
         self._count_lock = threading.Lock()
-        self._httpd = _Server(("127.0.0.1", port), _Handler)
+        self._httpd = _Server((host, port), _Handler)
         self._httpd.sim = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 

@@ -12,8 +12,6 @@ import difflib
 from datetime import date, datetime
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from crawler.items import VOLATILE_FIELDS, hashable_content
 
 # Fields that are not shown in a diff: identity and raw text shadows of parsed
@@ -35,6 +33,11 @@ def field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, An
     # order-free comparison would cost more than everything else together
     rest_a = {k: v for k, v in a.items() if k not in _TEXT_FIELDS}
     rest_b = {k: v for k, v in b.items() if k not in _TEXT_FIELDS}
+    # imported here, not at the top: deepdiff (and numpy under it) costs a
+    # crawl process a few tenths of a second, and a round where nothing
+    # changed never diffs
+    from deepdiff import DeepDiff
+
     for report in DeepDiff(rest_a, rest_b, ignore_order=True, view="tree").values():
         for level in report:
             path = level.path(output_format="list")

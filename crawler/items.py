@@ -63,16 +63,21 @@ class Posting:
     # transient: the page the posting was read from, when it is not `url`
     # (a 404 on that page later is evidence against this posting)
     page_url: str | None = field(default=None, repr=False)
+    # transient: the source hash (:func:`source_hash`) of the raw input this
+    # posting was read from; a later run whose input hashes the same skips it
+    source_hash: str | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The stored/exported form: every canonical field, no transient ones."""
-        data = dataclasses.asdict(self)
-        for name in TRANSIENT_FIELDS:
-            data.pop(name, None)
-        return data
+        # lists copied one level down (their dicts are the parser's own and
+        # are not changed after normalization): a deep copy of every posting
+        # cost more than its parse
+        return {name: [dict(v) if isinstance(v, dict) else v for v in value]
+                if isinstance(value := getattr(self, name), list) else value
+                for name in PUBLIC_FIELDS}
 
 
-TRANSIENT_FIELDS = ("description_html", "raw_sha256", "listing_hash", "page_url")
+TRANSIENT_FIELDS = ("description_html", "raw_sha256", "listing_hash", "page_url", "source_hash")
 PUBLIC_FIELDS = tuple(f.name for f in dataclasses.fields(Posting) if f.name not in TRANSIENT_FIELDS)
 
 
@@ -90,12 +95,16 @@ class Gone:
 
 @dataclass
 class Seen:
-    """A posting the listing shows unchanged since the last run (same
-    listing fingerprint), so its detail page was not fetched: it is present,
-    and its stored content stands."""
+    """A posting present and unchanged, so it was not parsed: the listing
+    shows it as last time (same listing fingerprint, no detail page
+    fetched), or its raw input is byte-identical to what made its current
+    version (same source hash, or the board answered 304). Its stored
+    content stands. ``listing_hash``: a listing fingerprint that moved while
+    the page did not, kept so the next run can skip the page again."""
 
     source: str
     external_id: str
+    listing_hash: str | None = None
 
 
 def listing_fingerprint(*values: Any) -> str:
@@ -103,6 +112,43 @@ def listing_fingerprint(*values: Any) -> str:
     title, location): when it moves, the detail page is fetched again."""
     blob = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+# The version of jobdelta's reading of raw input: part of every source hash
+# (:func:`source_hash`), so a posting whose raw input is byte-identical to
+# what produced its current version is skipped only while the same parsers
+# and normalizers would read it. Bump it whenever any parser (spiders/parsers)
+# or normalizer (crawler/normalize) changes what it makes of the same input:
+# the next run then parses every posting again. A single board's parser can
+# bump its own ``BoardSpider.parser_version`` instead.
+PARSE_VERSION = "1"
+
+
+def raw_digest(raw: bytes | str | Any) -> str:
+    """SHA-256 (hex) of raw input: bytes as they are, text as UTF-8, anything
+    else (a board's JSON entry) as canonical JSON (sorted keys, no spaces)."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    elif not isinstance(raw, (bytes, bytearray, memoryview)):
+        raw = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                         default=str).encode("utf-8")
+    return hashlib.sha256(raw).hexdigest()
+
+
+def source_hash_of(digest: str, *context: str) -> str:
+    """The source hash of raw input whose :func:`raw_digest` is ``digest``
+    (a 304 knows only the digest of the body it stands for)."""
+    blob = "\x1f".join((PARSE_VERSION, *context, digest))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def source_hash(raw: bytes | str | Any, *context: str) -> str:
+    """What a posting's current version was made from: the hash of its raw
+    input (a page body, a board's JSON entry), of ``context`` (e.g. the
+    board's parser version and the page URL: strings that change what the
+    same bytes mean) and of :data:`PARSE_VERSION`. Equal hashes mean the
+    posting need not be parsed again."""
+    return source_hash_of(raw_digest(raw), *context)
 
 
 @dataclass

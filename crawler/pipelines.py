@@ -54,10 +54,11 @@ class StorePipeline:
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, Posting):
-            self.recorder.add(item.to_dict(), item.raw_sha256, item.listing_hash, item.page_url)
+            self.recorder.add(item.to_dict(), item.raw_sha256, item.listing_hash, item.page_url,
+                              item.source_hash)
             self.stats.inc_value("jobdelta/items/postings")
         elif isinstance(item, Seen):
-            self.recorder.add_seen(item.external_id)
+            self.recorder.add_seen(item.external_id, item.listing_hash)
             self.stats.inc_value("jobdelta/items/seen_unchanged")
         elif isinstance(item, RawPage):
             self.recorder.add_raw(item)

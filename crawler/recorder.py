@@ -88,6 +88,7 @@ class _Current:
     expired_reason: str | None
     deadline: str | None
     listing_hash: str | None = None
+    source_hash: str | None = None
 
 
 @dataclass
@@ -149,11 +150,13 @@ class RunRecorder:
     def _load_current(self, session: Session) -> dict[str, _Current]:
         rows = session.execute(
             select(Posting.external_id, Posting.id, Posting.content_hash, Posting.status,
-                   Posting.version, Posting.expired_reason, Posting.deadline, Posting.listing_hash)
+                   Posting.version, Posting.expired_reason, Posting.deadline, Posting.listing_hash,
+                   Posting.source_hash)
             .where(Posting.source_id == self.source_id)
         )
         return {r.external_id: _Current(r.id, r.content_hash, r.status, r.version,
-                                        r.expired_reason, r.deadline, r.listing_hash) for r in rows}
+                                        r.expired_reason, r.deadline, r.listing_hash, r.source_hash)
+                for r in rows}
 
     # -- intake
 
@@ -163,8 +166,21 @@ class RunRecorder:
         return {ext: cur.listing_hash for ext, cur in self._current.items()
                 if cur.status == PostingStatus.OPEN and cur.listing_hash}
 
+    def raw_hashes(self) -> dict[str, str]:
+        """Source hashes (:func:`crawler.items.source_hash`) of the raw input
+        that made each open posting's current version, for spiders that skip
+        parsing input that has not changed (spider kwarg ``known_raw``). A
+        hash an expired posting shares (one page that made several postings)
+        is left out: that page must be read, to reopen the expired one."""
+        closed = {cur.source_hash for cur in self._current.values()
+                  if cur.status != PostingStatus.OPEN and cur.source_hash}
+        return {ext: cur.source_hash for ext, cur in self._current.items()
+                if cur.status == PostingStatus.OPEN and cur.source_hash
+                and cur.source_hash not in closed}
+
     def add(self, data: dict[str, Any], raw_sha256: str | None = None,
-            listing_hash: str | None = None, page_url: str | None = None) -> None:
+            listing_hash: str | None = None, page_url: str | None = None,
+            source_hash: str | None = None) -> None:
         ext = fit_external_id(data["external_id"])
         if ext != data["external_id"]:
             self.counts["ids_shortened"] += 1
@@ -177,13 +193,15 @@ class RunRecorder:
             return
         self._seen_ids.add(ext)
         self._items[ext] = {"data": data, "raw": raw_sha256, "listing": listing_hash,
-                            "page": page_url or data.get("url")}
+                            "page": page_url or data.get("url"), "source": source_hash}
         if len(self._items) >= self.batch_size:
             self.flush()
 
-    def add_seen(self, external_id: str) -> None:
-        """The listing shows this open posting unchanged: it is present and
-        its stored content stands (no detail page was fetched)."""
+    def add_seen(self, external_id: str, listing_hash: str | None = None) -> None:
+        """This open posting is present and its stored content stands: the
+        listing shows it unchanged (no detail page was fetched), or its raw
+        input is what made its current version (it was not parsed).
+        ``listing_hash``: the listing's fingerprint of it, when it moved."""
         external_id = fit_external_id(external_id)
         cur = self._current.get(external_id)
         if cur is None or cur.status != PostingStatus.OPEN:
@@ -192,7 +210,7 @@ class RunRecorder:
             self.counts["duplicates"] += 1
             return
         self._seen_ids.add(external_id)
-        self._items[external_id] = {"seen_only": True}
+        self._items[external_id] = {"seen_only": True, "listing": listing_hash}
         if len(self._items) >= self.batch_size:
             self.flush()
 
@@ -349,12 +367,16 @@ class RunRecorder:
         touched: list[int] = []  # unchanged: only last_seen moves
         revised: list[tuple[_Current, dict[str, Any], str, str | None, str | None]] = []
         listing_moved: list[dict[str, Any]] = []
+        source_moved: list[dict[str, Any]] = []
         for ext, entry in items.items():
             self.counts["seen"] += 1
             cur = self._current.get(ext)
             if entry.get("seen_only"):
                 touched.append(cur.id)
                 self.counts["unchanged"] += 1
+                if entry["listing"] and entry["listing"] != cur.listing_hash:
+                    listing_moved.append({"id": cur.id, "listing_hash": entry["listing"]})
+                    cur.listing_hash = entry["listing"]
                 continue
             data, raw = entry["data"], entry["raw"]
             self._coverage["postings"] += 1
@@ -365,9 +387,13 @@ class RunRecorder:
             if cur is not None and entry["listing"] and entry["listing"] != cur.listing_hash:
                 listing_moved.append({"id": cur.id, "listing_hash": entry["listing"]})
                 cur.listing_hash = entry["listing"]
+            if cur is not None and entry["source"] != cur.source_hash:
+                # the input that made the version stored after this batch
+                source_moved.append({"id": cur.id, "source_hash": entry["source"]})
+                cur.source_hash = entry["source"]
             if cur is None:
                 new_rows.append({"data": data, "hash": h, "raw": raw, "listing": entry["listing"],
-                                 "page": entry["page"]})
+                                 "page": entry["page"], "source": entry["source"]})
             elif cur.status == PostingStatus.EXPIRED and not self._stays_expired(cur, data, now):
                 revised.append((cur, data, h, raw, entry["page"]))
             elif cur.content_hash != h and cur.status == PostingStatus.OPEN:
@@ -378,6 +404,8 @@ class RunRecorder:
 
         if listing_moved:
             session.execute(update(Posting), listing_moved)
+        if source_moved:
+            session.execute(update(Posting), source_moved)
         if touched:
             session.execute(
                 update(Posting).where(Posting.id.in_(touched))
@@ -403,7 +431,8 @@ class RunRecorder:
             insert(Posting),
             [{"source_id": self.source_id, "external_id": r["data"]["external_id"],
               "status": PostingStatus.OPEN, "title": r["data"].get("title"), "url": r["page"],
-              "content_hash": r["hash"], "listing_hash": r["listing"], "version": 1,
+              "content_hash": r["hash"], "listing_hash": r["listing"],
+              "source_hash": r["source"], "version": 1,
               "deadline": r["data"].get("deadline"),
               "first_seen": now, "last_seen": now, "last_seen_run_id": self.run_id,
               "missing_runs": 0} for r in rows],
@@ -425,7 +454,7 @@ class RunRecorder:
         for pid, r in zip(ids, rows, strict=True):
             d = r["data"]
             self._current[d["external_id"]] = _Current(pid, r["hash"], PostingStatus.OPEN, 1, None,
-                                                       d.get("deadline"), r["listing"])
+                                                       d.get("deadline"), r["listing"], r["source"])
         self.counts["new"] += len(rows)
 
     def _revise(self, session: Session,

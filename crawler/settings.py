@@ -4,8 +4,12 @@ The runner overrides a few from the configuration ([defaults] in
 jobdelta.toml): user agent, robots, delay and per-domain concurrency.
 """
 
+from scrapy.settings import default_settings as _scrapy_defaults
+
 BOT_NAME = "jobdelta"
-SPIDER_MODULES = ["spiders"]
+# Spiders are found through the registry in spiders/__init__.py, which
+# imports only the board crawled; Scrapy's own loader would import them all.
+SPIDER_MODULES: list[str] = []
 
 USER_AGENT = "jobdelta/0.1 (+https://github.com/jobdelta/jobdelta; job board watcher)"
 ROBOTSTXT_OBEY = True
@@ -14,7 +18,9 @@ CONCURRENT_REQUESTS = 16  # across all domains of one run (one source)
 CONCURRENT_REQUESTS_PER_DOMAIN = 2  # requests in flight to one domain
 DOWNLOAD_DELAY = 0.5  # seconds between requests to one domain (randomized 0.5x-1.5x)
 DOWNLOAD_TIMEOUT = 60  # seconds before a request is given up
-DOWNLOAD_MAXSIZE = 64 * 1024 * 1024  # bytes; a board listing larger than this is refused
+# Every crawl sets it from max_download_mb ([defaults] or the source's own,
+# 512 MB unless set); a larger board response fails the run naming that setting.
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024  # bytes, only where no config sets it
 
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0  # seconds; the runner sets it to the effective DOWNLOAD_DELAY
@@ -51,7 +57,19 @@ JOBDELTA_CONDITIONAL_ENABLED = True
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # no control port: runs are driven by jobdelta itself
+# Scrapy's extensions without the remote control: Scrapy imports every
+# extension it lists, even one set to None, and that one imports aiohttp
+# (a few tenths of a second in every crawl process).
+EXTENSIONS_BASE = {path: order for path, order in _scrapy_defaults.EXTENSIONS_BASE.items()
+                   if not path.endswith(".RemoteControl")}
 LOG_LEVEL = "INFO"
+
+# Items of one response handled at once: the pipelines are synchronous, so
+# more buys nothing, and Scrapy starts that many tasks for every response.
+CONCURRENT_ITEMS = 1  # items per response
+# Scrapy reads a callback's source (inspect.getsource) on every request to
+# warn about "return value" in generators: a millisecond a page.
+WARN_ON_GENERATOR_RETURN_VALUE = False
 
 ITEM_PIPELINES = {
     "crawler.pipelines.NormalizePipeline": 100,

@@ -22,10 +22,17 @@ What counts as a wall:
 
 A page that carries schema.org ``JobPosting`` data is a posting, whatever it
 says; a long posting that mentions a captcha says too much to be a wall.
+
+Every page of a crawl goes through this test, so an HTML page is first
+searched as flat text (tags cut out, entities decoded, whitespace runs made
+one space): every phrase the parsed page could show is in that text too, and
+a page whose flat text names no wall (nearly every board page) is never
+parsed here.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass
@@ -52,6 +59,13 @@ BLOCKED_STATUSES = (401, 403, 407)  # a board refusing to answer at all
 SHORT_TEXT = 1500  # characters of text; a wall says less than this, a posting more
 
 _HTML_START = re.compile(r"<(?:!doctype\s+html|html|head|body|title)\b", re.IGNORECASE)
+_MARKUP = re.compile(r"<!--.*?-->|<[A-Za-z/!?][^<>]*>", re.DOTALL)  # comments and tags, cut out
+_SPACES = re.compile(r"\s+")
+# A literal part of every phrase of _PHRASES (lower case): the regex,
+# slow on long text, runs only on text that holds one of them.
+_ANCHORS = ("checkpoint", "human", "robot", "captcha", "just a moment...", "please enable",
+            "cloudflare", "access denied", "incapsula", " in to ")
+_ASCII_FOLD = {0x131: "i", 0x17F: "s"}
 _HEAD_BYTES = 1024  # bytes read to tell an HTML page from JSON, text or XML
 _MAX_SHORT_BYTES = SHORT_TEXT * 4  # a body longer than this holds more than SHORT_TEXT characters
 
@@ -121,7 +135,28 @@ def _is_json(text: str) -> bool:
     return True
 
 
+def _may_name_a_wall(response: Response) -> bool:
+    """False when the page's flat text names no wall: then neither its title
+    nor its visible text can (they are parts of that text, joined by single
+    spaces), and the page need not be parsed. Comments are cut out whole
+    (their text is never shown); any other text is kept, so the test errs
+    only towards parsing."""
+    text = (response.text if isinstance(response, TextResponse)
+            else response.body.decode(_encoding(response), "replace"))
+    flat = _SPACES.sub(" ", html.unescape(_MARKUP.sub(" ", text)))
+    lowered = flat.lower()
+    if not lowered.isascii():
+        # the letters BLOCKED_TEXT's IGNORECASE matches beyond ASCII ("İ",
+        # "ı", "ſ"), as the ASCII letter the phrases are written with
+        lowered = lowered.replace("i\u0307", "i").translate(_ASCII_FOLD)
+    if not any(anchor in lowered for anchor in _ANCHORS):
+        return False
+    return BLOCKED_TEXT.search(flat) is not None
+
+
 def _html_phrase(response: Response) -> re.Match[str] | None:
+    if not _may_name_a_wall(response):
+        return None
     if isinstance(response, HtmlResponse):
         sel = response.selector  # the one the spider's callback will use too
     else:

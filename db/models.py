@@ -149,6 +149,9 @@ class Posting(Base):
     url: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     listing_hash: Mapped[str | None] = mapped_column(String(64))
+    # crawler.items.source_hash of the raw input that made the current
+    # version: the same input next time is not parsed again
+    source_hash: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1)
     deadline: Mapped[str | None] = mapped_column(String(40))
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -29,7 +29,7 @@ from db.models import (
     SubscriptionState,
     Version,
 )
-from db.vocab import DeliveryStatus, EventKind
+from db.vocab import DeliveryStatus, EventKind, PostingStatus, RunStatus
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -266,3 +266,55 @@ def source_status(session: Session) -> list[dict[str, Any]]:
              "reason": (health.reason if health and health.reason else (run.reason if run else None))}
             for name, health, run in rows]
 
+
+
+def has_schema(session: Session) -> bool:
+    """True when the database has jobdelta's schema (a migration was
+    applied); read without loading Alembic, which costs the read commands
+    more than their query."""
+    return inspect(session.connection()).has_table("alembic_version")
+
+
+def source_overview(session: Session) -> dict[str, dict[str, Any]]:
+    """In one query, per source in the database: its health record, its
+    latest run (by id) and when its latest run started, and how many of
+    its postings are open."""
+    last = (select(Run.source_id, func.max(Run.id).label("run_id"),
+                   func.max(Run.started_at).label("started"))
+            .group_by(Run.source_id).subquery())
+    open_ = (select(Posting.source_id, func.count().label("n"))
+             .where(Posting.status == PostingStatus.OPEN).group_by(Posting.source_id).subquery())
+    rows = session.execute(
+        select(Source.name, SourceHealth, Run, last.c.started, open_.c.n)
+        .outerjoin(SourceHealth, SourceHealth.source_id == Source.id)
+        .outerjoin(last, last.c.source_id == Source.id)
+        .outerjoin(Run, Run.id == last.c.run_id)
+        .outerjoin(open_, open_.c.source_id == Source.id)).all()
+    return {name: {"health": health.state if health else "ok",
+                   "since": health.since if health else None,
+                   "failures_in_row": health.failures_in_row if health else 0,
+                   "health_reason": health.reason if health else None,
+                   "last_run_id": run.id if run else None,
+                   "last_status": run.status if run else None,
+                   "last_run": run.started_at if run else None,
+                   "last_finished": run.finished_at if run else None,
+                   "last_reason": run.reason if run else None,
+                   "last_started": started,
+                   "open_postings": n or 0}
+            for name, health, run, started, n in rows}
+
+
+def last_complete(session: Session) -> dict[str, datetime]:
+    """When each source's latest complete run finished (sources without one
+    are absent)."""
+    rows = session.execute(
+        select(Source.name, func.max(Run.finished_at)).join(Run, Run.source_id == Source.id)
+        .where(Run.status == RunStatus.COMPLETE).group_by(Source.name))
+    return {name: at for name, at in rows if at is not None}
+
+
+def run_durations(session: Session, run_ids: list[int]) -> dict[int, float]:
+    """Seconds from start to finish of each finished run among ``run_ids``."""
+    rows = session.execute(select(Run.id, Run.started_at, Run.finished_at)
+                           .where(Run.id.in_(run_ids), Run.finished_at.is_not(None)))
+    return {rid: (finished - started).total_seconds() for rid, started, finished in rows}

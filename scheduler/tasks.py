@@ -4,8 +4,12 @@ The broker and the result backend are ``$JOBDELTA_BROKER_URL`` (default
 ``redis://127.0.0.1:6379/0``), read when this module is imported. Tasks go
 to the ``jobdelta`` queue, so one Redis can serve other Celery apps too.
 
-One task is one run of one source: ``crawl_source`` crawls it in a process
-of its own (``scheduler.launch.run_sources``), so a worker thread only waits.
+One task is one run of one source: ``crawl_source`` crawls it in one of
+the worker's kept crawl processes (:class:`scheduler.launch.CrawlPool`:
+``[defaults] crawl_processes`` of them, one per CPU by default, each running
+the crawls of several tasks at once and replaced after ``sources_per_process``
+sources), so a worker thread only waits, a task pays no process start-up,
+and ``--concurrency 100`` means 100 crawls in a few processes.
 No two runs of a source overlap whichever worker takes them: the crawl
 process takes the source's lease in the database, and a task whose source is
 already being crawled returns ``skipped``. The config file named in a task
@@ -27,6 +31,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +41,7 @@ from crawler.extras import MissingExtra, needs
 
 try:
     from celery import Celery
+    from celery.signals import worker_shutdown
 except ImportError:  # the CLI imports this module only for the queue: say what to install
     raise MissingExtra(needs("workers", "the Celery queue (--queue, worker)")) from None
 
@@ -50,6 +56,9 @@ DEFAULT_CRAWL_TIME_LIMIT = 7200  # seconds one crawl may take
 TIME_LIMIT_MARGIN = 60
 
 log = logging.getLogger(__name__)
+
+_pools: dict[str, Any] = {}  # config path -> this worker's CrawlPool
+_pools_lock = threading.Lock()
 
 
 def broker_url() -> str:
@@ -128,15 +137,39 @@ def crawl_source(config_path: str, source_name: str, queued_at: str | None = Non
                                  reason=f"skipped: a run started at {last.isoformat()}, "
                                         f"after this task was queued, and finished")
         else:
-            # the crawl dies with this worker: a killed worker leaves no
-            # crawl holding the lease while its task is redelivered
-            summary = launch.crawl(cfg, [source_name], timeout=CRAWL_TIME_LIMIT,
-                                   die_with_parent=True)[0]
+            summary = _crawl(cfg, config_path, source_name)
     except JobdeltaError as exc:
         summary = RunSummary(source_name, None, "failed", reason=str(exc))
     log.log(logging.ERROR if summary.status == "failed" else logging.INFO,
             "%s: %s (run %s) %s", source_name, summary.status, summary.run_id, summary.reason or "")
     return asdict(summary)
+
+
+def _crawl(cfg: Any, config_path: str, source_name: str) -> Any:
+    """Crawl in this worker's crawl pool, stopped at the source's time limit
+    plus the grace, and never later than the task's limit."""
+    from scheduler import launch
+
+    with _pools_lock:
+        pool = _pools.get(config_path)
+        if pool is None:
+            # the crawls die with this worker: a killed worker leaves no
+            # crawl holding a lease while its task is redelivered
+            pool = _pools[config_path] = launch.CrawlPool(config_path, cfg.defaults.crawl_processes,
+                                                          die_with_parent=True)
+    backstop = launch.backstop(cfg, source_name, None)
+    return pool.crawl(cfg, source_name, timeout=min(backstop or CRAWL_TIME_LIMIT, CRAWL_TIME_LIMIT))
+
+
+@worker_shutdown.connect
+def _close_pools(**_kwargs: Any) -> None:
+    """A worker shutting down lets its crawl processes finish and waits for
+    them (their crawls are over: the warm shutdown waited for the tasks)."""
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.close()
 
 
 def _last_finished_start(database_url: str, source_name: str) -> datetime | None:

@@ -88,10 +88,17 @@ def fired_since(expression: str, since: datetime, now: datetime, timezone: tzinf
     return fire is not None and fire <= now
 
 
-def schedule_trigger(schedule: str, last_started: datetime | None, now: datetime) -> BaseTrigger:
+def schedule_trigger(schedule: str, last_started: datetime | None, now: datetime,
+                     jitter: float | None = None) -> BaseTrigger:
     """The daemon's trigger for a schedule. ``every N`` counts from the
-    source's last run start (from now when it never ran)."""
+    source's last run start (from now when it never ran). ``jitter``: each
+    fire comes up to that many seconds late, at random (APScheduler's
+    ``jitter``), so sources on one schedule do not all start in one second."""
     kind, value = parse_schedule(schedule)
+    jitter = jitter or None
     if kind == "interval":
-        return IntervalTrigger(seconds=value, start_date=last_started or now, timezone=UTC)
-    return cron_trigger(value)
+        return IntervalTrigger(seconds=value, start_date=last_started or now, timezone=UTC, jitter=jitter)
+    trigger = cron_trigger(value)
+    # from_crontab takes no jitter; every 3.x trigger reads this attribute
+    trigger.jitter = jitter
+    return trigger

@@ -91,8 +91,8 @@ class JobSitemapBoard(JsonLdSpider):
                 return
         yield from super().parse_sitemap(response)
 
-    def _posting_request(self, url: str) -> Iterator[scrapy.Request]:
-        yield from super()._posting_request(self.page_url(url))
+    def _posting_request(self, url: str, listing_fp: str | None = None) -> Iterator[scrapy.Request]:
+        yield from super()._posting_request(self.page_url(url), listing_fp)
 
     def parse_posting(self, response: Response) -> Iterator[Any]:
         items = list(super().parse_posting(response))

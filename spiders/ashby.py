@@ -14,7 +14,8 @@ from typing import Any
 from scrapy.http import Response
 
 from spiders.base import OneResponseBoard, Param
-from spiders.parsers.ashby import board_url, parse_board
+from spiders.parsers.ashby import board_url, read_board
+from spiders.parsers.stream import Listing
 
 _NAME = re.compile(r"[^/?#]*[^/?#\s][^/?#]*")
 
@@ -37,5 +38,5 @@ class AshbySpider(OneResponseBoard):
     def board_url(self) -> str:
         return board_url(self.base_url, self.board_params["company"])
 
-    def read_board(self, response: Response) -> tuple[list[Any], int | None]:
-        return parse_board(response, self.source), None
+    def read_board(self, response: Response) -> Listing:
+        return read_board(response, self.source)

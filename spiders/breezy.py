@@ -16,7 +16,8 @@ from scrapy.http import Response
 
 from crawler.errors import BoardError
 from spiders.base import OneResponseBoard, Param, subdomain_problem
-from spiders.parsers.breezy import board_url, moved_off_portal, parse_positions
+from spiders.parsers.breezy import board_url, moved_off_portal, read_positions
+from spiders.parsers.stream import Listing
 
 # A host name label: what stands before .breezy.hr.
 
@@ -39,8 +40,8 @@ class BreezySpider(OneResponseBoard):
     def board_url(self) -> str:
         return board_url(self.base_url or f"https://{self.board_params['company']}.breezy.hr")
 
-    def read_board(self, response: Response) -> tuple[list[Any], int | None]:
+    def read_board(self, response: Response) -> Listing:
         if moved := moved_off_portal(response):
             raise BoardError(f"board not found: {self.not_found.format(**self.board_params)} "
                              f"(redirected to {moved})")
-        return parse_positions(response, self.source), None
+        return read_positions(response, self.source)

@@ -10,12 +10,11 @@ Parsing: :mod:`spiders.parsers.greenhouse`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from scrapy.http import Response
 
 from spiders.base import OneResponseBoard, Param
-from spiders.parsers.greenhouse import parse_jobs
+from spiders.parsers.greenhouse import read_jobs
+from spiders.parsers.stream import Listing
 
 
 class GreenhouseSpider(OneResponseBoard):
@@ -30,5 +29,5 @@ class GreenhouseSpider(OneResponseBoard):
     def board_url(self) -> str:
         return f"{self.base_url}/v1/boards/{self.board_params['token']}/jobs?content=true"
 
-    def read_board(self, response: Response) -> tuple[list[Any], int | None]:
-        return parse_jobs(response, self.source)
+    def read_board(self, response: Response) -> Listing:
+        return read_jobs(response, self.source)

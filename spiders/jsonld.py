@@ -21,9 +21,9 @@ from scrapy.http import Response
 
 from crawler.browser import PLAYWRIGHT_SETTINGS
 from crawler.errors import BoardError
-from crawler.items import Gone
+from crawler.items import Gone, Seen, listing_fingerprint
 from spiders.base import BoardSpider, Param
-from spiders.parsers.jsonld import extract_postings, find_links, next_page, sitemap_urls
+from spiders.parsers.jsonld import extract_postings, find_links, next_page, sitemap_pages
 from spiders.parsers.nextjs import extract_nextjs_postings
 
 
@@ -66,6 +66,7 @@ class JsonLdSpider(BoardSpider):
 
     def start_requests(self) -> Iterator[scrapy.Request]:
         self._posting_urls: set[str] = set()
+        self._listing_owners: dict[str, list[str]] | None = None
         self._allow = self.board_params["allow"]
         if self.board_params["sitemap_url"]:
             yield scrapy.Request(self._absolute(self.board_params["sitemap_url"]),
@@ -85,21 +86,45 @@ class JsonLdSpider(BoardSpider):
             return self.base_url + url
         return url
 
-    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
         self.listing_pages += 1
         try:
-            urls, is_index = sitemap_urls(response)
+            entries, is_index = sitemap_pages(response)
         except BoardError as exc:
             self.listing_failed(str(exc))
             return
-        if not urls and not is_index:
+        if not entries and not is_index:
             self.listing_failed(f"sitemap without URLs at {response.url}")
             return
-        for url in urls:
+        allow = re.compile(self._allow) if self._allow else None
+        for url, lastmod in entries:
             if is_index:
                 yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_listing_error)
-            elif not self._allow or re.search(self._allow, url):
-                yield from self._posting_request(url)
+            elif allow is None or allow.search(url):
+                fp = listing_fingerprint(url, lastmod) if lastmod else None
+                seen = self._unchanged_in_sitemap(url, fp)
+                if seen:
+                    yield from seen
+                else:
+                    yield from self._posting_request(url, fp)
+
+    def _unchanged_in_sitemap(self, url: str, fp: str | None) -> list[Seen]:
+        """``Seen`` for the open postings read from this page when the
+        sitemap's ``lastmod`` for it has not moved since (not in a full
+        refresh): the page is not fetched. Their listing fingerprint is the
+        page URL with its lastmod, so it names the page, not an id, which
+        only the page itself tells."""
+        if fp is None or self.full_refresh:
+            return []
+        if self._listing_owners is None:
+            self._listing_owners = {}
+            for ext, h in self.known_listing.items():
+                self._listing_owners.setdefault(h, []).append(ext)
+        owners = self._listing_owners.get(fp, [])
+        if owners:
+            self._posting_urls.add(url)
+            self.crawler.stats.inc_value("jobdelta/postings/unchanged_listing", len(owners))
+        return [Seen(source=self.source, external_id=ext) for ext in owners]
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         self.listing_pages += 1
@@ -115,17 +140,28 @@ class JsonLdSpider(BoardSpider):
             yield scrapy.Request(nxt, callback=self.parse_listing, errback=self.on_listing_error,
                                  meta=self._meta())
 
-    def _posting_request(self, url: str) -> Iterator[scrapy.Request]:
+    def _posting_request(self, url: str, listing_fp: str | None = None) -> Iterator[scrapy.Request]:
         if url in self._posting_urls:
             return
         self._posting_urls.add(url)
-        yield scrapy.Request(url, callback=self.parse_posting, errback=self.on_detail_error,
-                             meta=self._meta())
+        meta = {**self._meta(), **self.known_page_check()}
+        if listing_fp:
+            meta["jobdelta_listing_fp"] = listing_fp
+        yield scrapy.Request(url, callback=self.parse_posting, errback=self.on_detail_error, meta=meta)
 
     def parse_posting(self, response: Response) -> Iterator[Any]:
         yield from self._postings_from(response, required=True)
 
     def _postings_from(self, response: Response, required: bool) -> Iterator[Any]:
+        # a response built by hand (tests, `jobdelta extract`) has no request
+        meta = response.request.meta if required and response.request is not None else {}
+        listing_fp = meta.get("jobdelta_listing_fp")
+        seen = self.unchanged_page(response)
+        if seen is not None:  # byte-identical to the page that made these postings
+            for item in seen:
+                item.listing_hash = listing_fp
+                yield item
+            return
         postings = extract_postings(response, self.source) or extract_nextjs_postings(response, self.source)
         if not postings:
             if not required:
@@ -140,6 +176,8 @@ class JsonLdSpider(BoardSpider):
         raw = self.keep_raw(response)
         yield raw
         fetched = self.fetched_at(response)
+        page_hash = self.page_hash(response.url, raw.sha256)
         for p in postings:
             p.fetched_at, p.raw_sha256, p.page_url = fetched, raw.sha256, response.url
+            p.source_hash, p.listing_hash = page_hash, listing_fp
             yield p

@@ -19,7 +19,8 @@ from scrapy.http import Response
 
 from crawler.errors import BoardError
 from spiders.base import OneResponseBoard, Param, subdomain_problem
-from spiders.parsers.personio import DOMAINS, feed_url, parse_feed, site_url
+from spiders.parsers.personio import DOMAINS, feed_url, read_feed, site_url
+from spiders.parsers.stream import Listing
 
 _REDIRECTS = [301, 302, 303, 307, 308]
 
@@ -53,10 +54,10 @@ class PersonioSpider(OneResponseBoard):
                              dont_filter=True,
                              meta={"dont_redirect": True, "handle_httpstatus_list": _REDIRECTS})
 
-    def read_board(self, response: Response) -> tuple[list[Any], int | None]:
+    def read_board(self, response: Response) -> Listing:
         if response.status in _REDIRECTS:
             where = response.headers.get("Location", b"").decode("latin-1") or "elsewhere"
             raise BoardError(f"board not found: {self.not_found.format(**self.board_params)} "
                              f"(HTTP {response.status} redirect from {response.url} to {where})")
         company, domain = self.board_params["company"], self.board_params["domain"]
-        return parse_feed(response, self.source, company, domain), None
+        return read_feed(response, self.source, company, domain)

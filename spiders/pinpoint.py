@@ -16,7 +16,8 @@ from typing import Any
 from scrapy.http import Response
 
 from spiders.base import OneResponseBoard, Param, subdomain_problem
-from spiders.parsers.pinpoint import board_url, parse_postings
+from spiders.parsers.pinpoint import board_url, read_postings
+from spiders.parsers.stream import Listing
 
 # A host name label: what stands before .pinpointhq.com.
 
@@ -39,5 +40,5 @@ class PinpointSpider(OneResponseBoard):
     def board_url(self) -> str:
         return board_url(self.base_url or f"https://{self.board_params['company']}.pinpointhq.com")
 
-    def read_board(self, response: Response) -> tuple[list[Any], int | None]:
-        return parse_postings(response, self.source), None
+    def read_board(self, response: Response) -> Listing:
+        return read_postings(response, self.source)

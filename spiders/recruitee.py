@@ -15,7 +15,8 @@ from typing import Any
 from scrapy.http import Response
 
 from spiders.base import OneResponseBoard, Param, subdomain_problem
-from spiders.parsers.recruitee import board_url, parse_offers
+from spiders.parsers.recruitee import board_url, read_offers
+from spiders.parsers.stream import Listing
 
 # A host name label: what stands before .recruitee.com.
 
@@ -39,5 +40,5 @@ class RecruiteeSpider(OneResponseBoard):
         base = self.base_url or f"https://{self.board_params['company']}.recruitee.com"
         return board_url(base)
 
-    def read_board(self, response: Response) -> tuple[list[Any], int | None]:
-        return parse_offers(response, self.source), None
+    def read_board(self, response: Response) -> Listing:
+        return read_offers(response, self.source)

@@ -17,7 +17,8 @@ from typing import Any
 from scrapy.http import Response
 
 from spiders.base import OneResponseBoard, Param
-from spiders.parsers.workable import board_url, parse_widget
+from spiders.parsers.stream import Listing
+from spiders.parsers.workable import board_url, read_widget
 
 _NAME = re.compile(r"[^/?#\s]+")
 
@@ -40,5 +41,5 @@ class WorkableSpider(OneResponseBoard):
     def board_url(self) -> str:
         return board_url(self.base_url, self.board_params["account"])
 
-    def read_board(self, response: Response) -> tuple[list[Any], int | None]:
-        return parse_widget(response, self.source), None
+    def read_board(self, response: Response) -> Listing:
+        return read_widget(response, self.source)

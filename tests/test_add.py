@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler import cli_sources
+from crawler.app import cli_sources
 from crawler.app.cli import main
 from crawler.app.discover import read_page, recognise_url
 from crawler.errors import JobdeltaError

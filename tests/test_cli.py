@@ -9,6 +9,7 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -22,9 +23,11 @@ from .conftest import ROOT
 
 
 def _commands(group, prefix=""):
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
         full = f"{prefix}{name}"
-        if hasattr(cmd, "commands"):
+        if isinstance(cmd, click.Group):
             yield from _commands(cmd, full + " ")
         else:
             yield full, cmd

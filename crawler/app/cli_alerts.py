@@ -1,9 +1,8 @@
-"""The alert commands: ``jobdelta alerts send|test|list|check|retry`` and
-``jobdelta status``, and :func:`send_alerts`, which ``crawl``, ``run-due``
-and the daemon call after their runs.
+"""The alert commands: ``jobdelta alerts send|test|list|check|retry``.
 
-Application layer: reads the config ([smtp], [alerts], [[subscriptions]])
-and hands the engine (:mod:`crawler.alerts`) plain settings.
+Application layer, loaded by ``crawler.app.cli``'s group only when one of
+them runs: reads the config ([smtp], [alerts], [[subscriptions]]) and hands
+the engine (:mod:`crawler.alerts`) plain settings.
 """
 
 from __future__ import annotations
@@ -15,23 +14,19 @@ from typing import Any
 import click
 
 from crawler import output
+from crawler.app.cli_common import ctx_config, open_session
 from crawler.config import Config
 from crawler.errors import JobdeltaError
+from db.engine import session_factory
 from scheduler.alerts import report_rows, send_alerts, sender_settings, subscriptions
 
 
 def _ctx_config(ctx: click.Context) -> Config:
-    from crawler.app.cli import _config
-
-    return _config(ctx, required=True)
+    return ctx_config(ctx, required=True)
 
 
 def _sessions(cfg: Config) -> Any:
-    from db.engine import session_factory
-    from db.migrate import is_current
-
-    if not is_current(cfg.database_url):
-        raise JobdeltaError("the database has no jobdelta schema: run `jobdelta db upgrade` first")
+    open_session(cfg).close()  # the schema must be there
     return session_factory(cfg.database_url)
 
 
@@ -195,35 +190,3 @@ def retry_cmd(ctx: click.Context, subscription: str | None) -> None:
     with sessions.begin() as session:
         n = requeue(session, subscription)
     click.echo(f"{n} deliver{'ies' if n != 1 else 'y'} requeued")
-
-
-@click.command()
-@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
-@click.pass_context
-def status(ctx: click.Context, fmt: str) -> None:
-    """Each source's health and last run, and the alerts waiting or failed.
-
-    \b
-    Example:
-      jobdelta status
-    """
-    from db.queries import delivery_counts, source_status
-
-    cfg = _ctx_config(ctx)
-    with _sessions(cfg)() as session:
-        sources = source_status(session)
-        counts = delivery_counts(session)
-    if fmt == "json":
-        output.write([{"sources": sources, "deliveries": counts}], "json", sys.stdout, [])
-        return
-    output.write(sources, "table", sys.stdout, ["source", "health", "since", "failures_in_row",
-                                                "last_status", "last_run", "problems", "reason"])
-    click.echo("")
-    output.write(counts, "table", sys.stdout, ["subscription", "pending", "sending", "sent", "failed",
-                                               "disabled"])
-
-
-def register(main: click.Group) -> None:
-    main.add_command(alerts)
-    main.add_command(status)
-

@@ -17,6 +17,9 @@ import click
 
 from crawler import output
 from crawler.app.config import load_config
+from crawler.app.logs import on_result, setup_logging
+from crawler.app.metrics import Metrics
+from crawler.app.progress import CrawlProgress
 from crawler.config import Config
 
 
@@ -35,14 +38,42 @@ def _last_started(cfg: Config) -> dict[str, datetime]:
         return last_run_starts(session)
 
 
-def _log_to_stderr(verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _log_format(ctx: click.Context) -> str:
+    """The group's ``--log-format``: text or json."""
+    return (ctx.find_root().obj or {}).get("log_format") or "text"
+
+
+def _log_to_stderr(verbose: bool = False, fmt: str = "text") -> None:
+    setup_logging(fmt, logging.DEBUG if verbose else logging.INFO)
+
+
+def _metrics_options(command: click.Command) -> click.Command:
+    """``--metrics-port`` and ``--metrics-host``, for the daemon and the worker."""
+    command = click.option(
+        "--metrics-host", default="127.0.0.1", show_default=True,
+        help="Address the metrics server listens on.")(command)
+    return click.option(
+        "--metrics-port", type=click.IntRange(0, 65535), default=None, metavar="PORT",
+        help="Serve Prometheus metrics on http://HOST:PORT/metrics (0: a free port, logged): runs "
+             "by source and status, postings seen, events by kind and run durations, counted "
+             "from the crawls this process runs (from zero at start), and each source's last "
+             "success time, read from the database at each scrape.")(command)
+
+
+def _serve_metrics(cfg: Config, host: str, port: int | None) -> Metrics | None:
+    if port is None:
+        return None
+    metrics = Metrics(cfg.database_url)
+    bound_host, bound_port = metrics.serve(host, port)
+    logging.getLogger("jobdelta.metrics").info("metrics server listening on http://%s:%d/metrics",
+                                               bound_host, bound_port)
+    return metrics
 
 
 @click.command("run-due")
-@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Due sources crawled in parallel (each in its own process).")
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 1000),
+              help="Due sources crawled at once, sharing crawl processes ([defaults] "
+                   "crawl_processes, sources_per_process).")
 @click.option("--queue", is_flag=True,
               help="Send each due source to the Celery queue ($JOBDELTA_BROKER_URL) instead of "
                    "crawling it here.")
@@ -87,7 +118,13 @@ def run_due(ctx: click.Context, jobs: int, queue: bool, verbose: bool) -> None:
         return
     from scheduler.alerts import send_after_runs
 
-    results = launch.crawl(cfg, names, jobs=jobs, verbose=verbose)
+    json_logs = _log_format(ctx) == "json"
+    if json_logs:
+        setup_logging("json")
+    log_runs = on_result(cfg.database_url, logger=logging.getLogger("jobdelta.run") if json_logs else None)
+    with CrawlProgress(len(names), enabled=not json_logs) as progress:
+        results = launch.run_sources(cfg, names, jobs=jobs, quiet=not verbose,
+                                     on_result=lambda r: (progress(r), log_runs(r)))
     output.write([vars(r) for r in results], "table", sys.stdout, launch.SUMMARY_COLUMNS)
     send_after_runs(cfg)
     status = exit_status(results)  # 1 when any failed; 130/143 when SIGINT/SIGTERM stopped them
@@ -97,23 +134,26 @@ def run_due(ctx: click.Context, jobs: int, queue: bool, verbose: bool) -> None:
 
 @click.command("daemon")
 @click.option("--jobs", "-j", default=4, show_default=True, type=click.IntRange(1, 64),
-              help="Crawls running at once (each in its own process).")
+              help="Crawls running at once (each thread keeps a crawl process between crawls).")
 @click.option("--misfire-grace-time", default=300, show_default=True, type=click.IntRange(1, None),
               metavar="SECONDS", help="A fire this late (busy machine, sleep) is dropped, not run.")
 @click.option("--queue", is_flag=True,
               help="Send each fire to the Celery queue ($JOBDELTA_BROKER_URL) for `jobdelta worker` "
                    "instead of crawling here.")
 @click.option("--verbose", "-v", is_flag=True, help="Show the crawl log and debug messages on stderr.")
+@_metrics_options
 @click.pass_context
-def daemon(ctx: click.Context, jobs: int, misfire_grace_time: int, queue: bool, verbose: bool) -> None:
+def daemon(ctx: click.Context, jobs: int, misfire_grace_time: int, queue: bool, verbose: bool,
+           metrics_port: int | None, metrics_host: str) -> None:
     """Run every scheduled source on its schedule until stopped.
 
     One job per enabled source with a schedule; a source already due at
     start runs at once. A fire that comes while the source's crawl still
     runs is dropped; missed fires coalesce into one. Logs to stderr. On
     SIGTERM or SIGINT no new crawl starts, running crawls finish, and the
-    daemon exits 0; a second signal exits at once. Reads the config at
-    start: restart it after editing the config.
+    daemon exits 0; a second signal exits at once. SIGHUP reloads the
+    config (added, removed and rescheduled sources); a config with an error
+    is refused with one log line and the old one kept.
 
     \b
     Example:
@@ -123,15 +163,19 @@ def daemon(ctx: click.Context, jobs: int, misfire_grace_time: int, queue: bool, 
 
     cfg = _config(ctx)
     last_started = _last_started(cfg)
-    _log_to_stderr(verbose)
+    _log_to_stderr(verbose, _log_format(ctx))
     if not verbose:
         # our listeners log misfires and dropped fires in one line each;
         # APScheduler's own messages (and job tracebacks) only with --verbose
         # or when they are errors
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
-    daemon_ = Daemon(cfg, last_started, jobs=jobs, misfire_grace_time=misfire_grace_time,
-                     queue=queue, verbose=verbose)
     log = logging.getLogger("jobdelta.daemon")
+    metrics = _serve_metrics(cfg, metrics_host, metrics_port)
+    # each crawl's one record ("crawl:SOURCE: status run=...") and its metrics
+    finished = on_result(cfg.database_url, logger=log, prefix="crawl:",
+                         observers=[metrics.observe] if metrics else [])
+    daemon_ = Daemon(cfg, last_started, jobs=jobs, misfire_grace_time=misfire_grace_time,
+                     queue=queue, verbose=verbose, load=load_config, on_result=finished)
     where = "to the Celery queue" if queue else f"here, {jobs} at a time"
     log.info("daemon started (pid %d): %d scheduled source(s), crawls run %s",
              os.getpid(), len(daemon_.jobs()), where)
@@ -141,12 +185,15 @@ def daemon(ctx: click.Context, jobs: int, misfire_grace_time: int, queue: bool, 
 
 
 @click.command("worker")
-@click.option("--concurrency", "-c", default=1, show_default=True, type=click.IntRange(1, 256),
-              help="Crawls this worker runs at once (each in its own process).")
+@click.option("--concurrency", "-c", default=1, show_default=True, type=click.IntRange(1, 1000),
+              help="Crawls this worker runs at once (sharing [defaults] crawl_processes kept "
+                   "crawl processes).")
 @click.option("--loglevel", "-l", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]), help="Worker log level.")
+@_metrics_options
 @click.pass_context
-def worker(ctx: click.Context, concurrency: int, loglevel: str) -> None:
+def worker(ctx: click.Context, concurrency: int, loglevel: str, metrics_port: int | None,
+           metrics_host: str) -> None:
     """Take crawl runs from the Celery queue on Redis until stopped.
 
     Start one on each machine that should crawl; `run-due --queue` and
@@ -163,13 +210,35 @@ def worker(ctx: click.Context, concurrency: int, loglevel: str) -> None:
       JOBDELTA_BROKER_URL=redis://queue.internal:6379/0 jobdelta worker --concurrency 4
     """
     from db.migrate import upgrade
-    from scheduler.tasks import QUEUE, app, broker_url, safe_url
+    from scheduler.launch import RunSummary
+    from scheduler.tasks import QUEUE, app, broker_url, crawl_source, safe_url
 
     cfg = _config(ctx)
     upgrade(cfg.database_url)
-    click.echo(f"worker: taking crawl runs from {safe_url(broker_url())} (queue {QUEUE}), "
-               f"{concurrency} at a time", err=True)
-    # each crawl already runs in a process of its own: a thread per task only waits
+    # Celery's signals: the workers extra, which scheduler.tasks' import above checked
+    from celery import signals
+
+    json_logs = _log_format(ctx) == "json"
+    if json_logs:
+        setup_logging("json", getattr(logging, loglevel.upper()))
+        # Celery leaves the logging alone when something handles this signal
+        signals.setup_logging.connect(lambda **_kw: None, weak=False)
+    metrics = _serve_metrics(cfg, metrics_host, metrics_port)
+    finished = on_result(cfg.database_url, logger=logging.getLogger("jobdelta.run") if json_logs else None,
+                         observers=[metrics.observe] if metrics else [])
+
+    def task_done(task: object = None, retval: object = None, **_kw: object) -> None:
+        if getattr(task, "name", "") == crawl_source.name and isinstance(retval, dict):
+            finished(RunSummary(**retval))
+
+    signals.task_postrun.connect(task_done, weak=False)
+    started = (f"worker: taking crawl runs from {safe_url(broker_url())} (queue {QUEUE}), "
+               f"{concurrency} at a time")
+    if json_logs:
+        logging.getLogger("jobdelta.worker").info(started)
+    else:
+        click.echo(started, err=True)
+    # crawls run in the worker's kept crawl processes: a thread per task only waits
     app.worker_main(["worker", f"--concurrency={concurrency}", "--pool=threads",
                      f"--loglevel={loglevel.upper()}", f"--queues={QUEUE}",
                      f"--hostname=jobdelta-{os.getpid()}@%h"])

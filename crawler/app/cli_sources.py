@@ -606,8 +606,3 @@ def _database_state(cfg: Config) -> dict[str, Any] | None:
         first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         click.echo(f"note: database not read ({first[0] if first else type(exc).__name__})", err=True)
         return None
-
-
-def register(main: click.Group) -> None:
-    main.add_command(add)
-    main.add_command(sources_cmd)

@@ -15,6 +15,14 @@ ever stands in for a page: errors and timeouts pass through to the retry
 middleware untouched, a validator is written in the same transaction as the
 body it points at, and every worker on one database revalidates the same way.
 
+A posting page a spider knows by its source hash (request meta
+``jobdelta_known_page``: a callable from URL and body SHA-256 to the open
+postings that page made, see ``spiders.base.BoardSpider.owners_of_page``)
+needs no body at all on a ``304``: it is answered with an empty body,
+flagged ``unchanged-raw``, and the digest of the body it stands for in
+``jobdelta_raw_sha256``; the spider yields ``Seen`` for it without reading
+anything from the database.
+
 Settings: ``JOBDELTA_CONDITIONAL_ENABLED`` (default True). Switched off
 without a run recorder (``jobdelta try`` stores nothing). Pages rendered in
 a browser and requests marked ``dont_cache`` are always fetched whole.
@@ -92,6 +100,14 @@ class ConditionalRequestMiddleware:
 
     def _not_modified(self, request: Request, response: Response) -> Request | Response:
         validator = request.meta["jobdelta_validator"]
+        known = request.meta.get("jobdelta_known_page")
+        if known is not None and known(response.url, validator.raw_sha256):
+            self.stats.inc_value("jobdelta/conditional/not_modified")
+            self.stats.inc_value("jobdelta/conditional/not_modified_unread")
+            request.meta["jobdelta_not_modified"] = True
+            request.meta["jobdelta_raw_sha256"] = validator.raw_sha256
+            return Response(url=response.url, status=200, headers=Headers(response.headers), body=b"",
+                            request=request, flags=[*response.flags, "not-modified", "unchanged-raw"])
         stored = self.recorder.stored_body(validator.raw_sha256)
         if stored is None:
             # the stored body is gone or damaged: ask again without validators

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import unicodedata
 from typing import Any
 
 import html_text
+import lxml.etree
+import lxml.html
 
 # Zero-width characters that survive copy-paste from rich editors; they carry
 # nothing and make equal titles compare unequal.
@@ -86,10 +89,26 @@ def html_to_text(value: Any) -> Any:
     if not _TAG.search(value) and _ESCAPED_TAG.search(value):
         value = html.unescape(value)
     if _TAG.search(value):
-        text = html_text.extract_text(_LITERAL_ESCAPES.sub(" ", value))
+        text = html_text.extract_text(_parse_html(_LITERAL_ESCAPES.sub(" ", value)))
     else:
         text = html.unescape(_LITERAL_ESCAPES.sub("\n", value))
     return clean_paragraphs(text)
+
+
+_parsers = threading.local()  # lxml parsers may not be shared between threads
+
+
+def _parse_html(markup: str) -> lxml.html.HtmlElement:
+    # html_text.parse_html, with one parser per thread instead of a new one
+    # per call (building a parser cost as much as parsing a description)
+    parser = getattr(_parsers, "html", None)
+    if parser is None:
+        parser = _parsers.html = lxml.html.HTMLParser(recover=True, encoding="utf-8")
+    body = markup.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
+    root = lxml.etree.fromstring(body, parser=parser)
+    if root is None:
+        root = lxml.etree.fromstring(b"<html/>", parser=parser)
+    return root
 
 
 # Terminal escape sequences (ECMA-48), removed whole so no "[31m" is left: CSI

@@ -19,6 +19,7 @@ from scrapy.http import Response
 from crawler.errors import BoardError
 from crawler.items import Posting
 from crawler.normalize import parse_location
+from spiders.parsers.stream import JsonDocument, Listing
 from spiders.parsers.values import text as _text
 
 # Ashby intervals are "<n> <UNIT>" ("1 YEAR", "1 HOUR"); only a single unit
@@ -30,20 +31,23 @@ def board_url(base_url: str, board: str) -> str:
     return f"{base_url}/posting-api/job-board/{quote(board, safe='')}?includeCompensation=true"
 
 
-def parse_board(response: Response, source: str) -> list[Posting]:
-    """The listed postings of the board.
+def read_board(response: Response, source: str) -> Listing:
+    """The board's jobs as a stream (:mod:`spiders.parsers.stream`); an
+    unlisted job makes no posting.
 
-    Raises :class:`BoardError` for a body that is not JSON, has no ``jobs``
-    list, or holds a job without an id. ``{"jobs": []}`` is a valid, empty
-    board.
+    Reading raises :class:`BoardError` for a body that is not JSON, has no
+    ``jobs`` list, or holds a job without an id. ``{"jobs": []}`` is a
+    valid, empty board.
     """
-    try:
-        data = json.loads(response.body)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise BoardError(f"malformed JSON from Ashby: {exc}", response.url) from exc
-    if not isinstance(data, dict) or not isinstance(data.get("jobs"), list):
-        raise BoardError("Ashby job board response has no 'jobs' list", response.url)
-    return [p for job in data["jobs"] if (p := _posting(job, source, response.url)) is not None]
+    doc = JsonDocument(response, "Ashby")
+    return Listing(entries=doc.items("jobs", "Ashby job board response has no 'jobs' list"),
+                   posting=lambda job: _posting(job, source, response.url),
+                   external_id=lambda job: str(job["id"]) if isinstance(job, dict) and job.get("id") else None)
+
+
+def parse_board(response: Response, source: str) -> list[Posting]:
+    """The listed postings of the board, all at once (see :func:`read_board`)."""
+    return list(read_board(response, source).postings())
 
 
 def _posting(job: Any, source: str, url: str) -> Posting | None:

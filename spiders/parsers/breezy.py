@@ -18,7 +18,6 @@ An unknown portal is answered with a redirect to Breezy's own site, not a
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +25,7 @@ from scrapy.http import Response
 
 from crawler.errors import BoardError
 from crawler.items import Posting
+from spiders.parsers.stream import JsonDocument, Listing
 from spiders.parsers.values import text as _text
 
 
@@ -46,19 +46,23 @@ def moved_off_portal(response: Response) -> str | None:
     return None
 
 
-def parse_positions(response: Response, source: str) -> list[Posting]:
-    """The positions of the portal, in the feed's order.
+def read_positions(response: Response, source: str) -> Listing:
+    """The portal's positions as a stream (:mod:`spiders.parsers.stream`),
+    in the feed's order.
 
-    Raises :class:`BoardError` for a body that is not JSON, is not a list,
-    or holds a position without an id. ``[]`` is a valid, empty board.
+    Reading raises :class:`BoardError` for a body that is not JSON, is not
+    a list, or holds a position without an id. ``[]`` is a valid, empty
+    board.
     """
-    try:
-        data = json.loads(response.body)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise BoardError(f"malformed JSON from Breezy: {exc}", response.url) from exc
-    if not isinstance(data, list):
-        raise BoardError(f"Breezy feed is not a list of positions (got {type(data).__name__})", response.url)
-    return [_posting(item, source, response.url) for item in data]
+    doc = JsonDocument(response, "Breezy")
+    return Listing(entries=doc.items("", "Breezy feed is not a list of positions (got {kind})"),
+                   posting=lambda item: _posting(item, source, response.url),
+                   external_id=lambda item: _text(item.get("id")) if isinstance(item, dict) else None)
+
+
+def parse_positions(response: Response, source: str) -> list[Posting]:
+    """The positions of the portal, all at once (see :func:`read_positions`)."""
+    return list(read_positions(response, source).postings())
 
 
 def _posting(item: Any, source: str, url: str) -> Posting:

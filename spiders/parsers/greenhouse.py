@@ -56,23 +56,32 @@ from crawler.normalize import (
     workplace_type,
 )
 from crawler.normalize.salary import number
+from spiders.parsers.stream import JsonDocument, Listing
 from spiders.parsers.values import text
 
 
-def parse_jobs(response: Response, source: str) -> tuple[list[Posting], int | None]:
-    """The board's postings and its ``meta.total`` (None when absent).
+def read_jobs(response: Response, source: str) -> Listing:
+    """The board's jobs as a stream (:mod:`spiders.parsers.stream`), and its
+    ``meta.total`` once they are read (None when absent).
 
-    Raises :class:`BoardError` for a body that is not JSON, has no ``jobs``
-    list, or holds a job without an id: such a listing is not complete, and
-    treating it as one would expire every posting it lost.
+    Reading raises :class:`BoardError` for a body that is not JSON, has no
+    ``jobs`` list, or holds a job without an id: such a listing is not
+    complete, and treating it as one would expire every posting it lost.
     """
-    data = _json(response, "board")
-    if not isinstance(data, dict) or not isinstance(data.get("jobs"), list):
-        raise BoardError("Greenhouse board response has no 'jobs' list", response.url)
-    postings = [_posting(job, source, response.url) for job in data["jobs"]]
-    meta = data.get("meta")
-    total = meta.get("total") if isinstance(meta, dict) else None
-    return postings, total if isinstance(total, int) and not isinstance(total, bool) else None
+    doc = JsonDocument(response, "Greenhouse board")
+    return Listing(
+        entries=doc.items("jobs", "Greenhouse board response has no 'jobs' list"),
+        posting=lambda job: _posting(job, source, response.url),
+        external_id=_job_id,
+        total=lambda: _total(doc.value("meta.total")),
+    )
+
+
+def parse_jobs(response: Response, source: str) -> tuple[list[Posting], int | None]:
+    """The board's postings and its ``meta.total`` (None when absent), all
+    at once (see :func:`read_jobs`)."""
+    listing = read_jobs(response, source)
+    return list(listing.postings()), listing.total()
 
 
 def parse_job(response: Response, source: str) -> Posting:
@@ -87,6 +96,14 @@ def _json(response: Response, what: str) -> Any:
         return json.loads(response.body)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise BoardError(f"malformed JSON from Greenhouse {what}: {exc}", response.url) from exc
+
+
+def _total(total: Any) -> int | None:
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+def _job_id(job: Any) -> str | None:
+    return str(job["id"]) if isinstance(job, dict) and job.get("id") not in (None, "") else None
 
 
 def _posting(job: Any, source: str, url: str) -> Posting:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -44,6 +45,7 @@ _TEXT_SECTIONS = (
     "jobBenefits",
     "incentiveCompensation",
 )
+_ITEMSCOPE = re.compile(rb"itemscope", re.IGNORECASE)
 # Containers in which sites nest their postings.
 _NESTING_KEYS = ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement", "item")
 
@@ -65,7 +67,9 @@ def extract_postings(response: Response, source: str) -> list[Posting]:
         tree = parse_html(response.body, encoding=response.encoding)
     except (lxml.etree.LxmlError, ValueError):
         return []  # an empty or unparsable body holds no posting
-    items = [*_jsonld_items(tree, response.url), *_microdata_items(tree, response.url)]
+    items = _jsonld_items(tree, response.url)
+    if _ITEMSCOPE.search(response.body):  # no itemscope, no microdata: skip extruct's walk
+        items += _microdata_items(tree, response.url)
     postings: list[Posting] = []
     seen: set[tuple[str, str | None]] = set()
     for data in (job for item in items for job in _job_postings(item)):
@@ -352,14 +356,22 @@ def sitemap_urls(response: Response) -> tuple[list[str], bool]:
     (its URLs are more sitemaps) rather than a list of pages. Gzipped bodies
     are unpacked. Raises :class:`BoardError` when the body is not a sitemap.
     """
+    entries, is_index = sitemap_pages(response)
+    return [url for url, _ in entries], is_index
+
+
+def sitemap_pages(response: Response) -> tuple[list[tuple[str, str | None]], bool]:
+    """As :func:`sitemap_urls`, each URL with its ``<lastmod>`` (None when
+    the sitemap gives none): when it has not moved, the page has not."""
     body = response.body
     try:
         if body[:2] == b"\x1f\x8b":
             body = gunzip(body)
         sitemap = Sitemap(body)
-        urls = [entry["loc"] for entry in sitemap if entry.get("loc")]
+        entries = [(entry["loc"], (entry.get("lastmod") or "").strip() or None)
+                   for entry in sitemap if entry.get("loc")]
     except (lxml.etree.LxmlError, StopIteration, OSError, EOFError) as exc:
         raise BoardError(f"unreadable sitemap: {exc or 'empty body'}", response.url) from exc
     if sitemap.type not in ("urlset", "sitemapindex"):
         raise BoardError(f"not a sitemap (root element <{sitemap.type}>)", response.url)
-    return urls, sitemap.type == "sitemapindex"
+    return entries, sitemap.type == "sitemapindex"

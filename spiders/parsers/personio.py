@@ -23,8 +23,11 @@ response to postings; no I/O.
 from __future__ import annotations
 
 import html
+import io
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
+from xml.etree import ElementTree
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as SafeET
@@ -33,6 +36,7 @@ from scrapy.http import Response
 
 from crawler.errors import BoardError
 from crawler.items import Posting
+from spiders.parsers.stream import Listing
 from spiders.parsers.values import text, texts
 
 ROOT = "workzag-jobs"
@@ -52,34 +56,55 @@ def feed_url(base_url: str) -> str:
     return f"{base_url}/xml"
 
 
-def parse_feed(response: Response, source: str, company: str, domain: str = "de") -> list[Posting]:
-    """Every position of the feed.
+def read_feed(response: Response, source: str, company: str, domain: str = "de") -> Listing:
+    """The feed's positions as a stream (:mod:`spiders.parsers.stream`):
+    each ``<position>`` is parsed as it ends and dropped once read, so the
+    document is never built whole; a position the feed repeats is read once.
 
-    Raises :class:`BoardError` for a body that is not well-formed XML
-    (a cut-off feed, an HTML page), XML with a DTD or entity declarations,
-    a root other than ``<workzag-jobs>``, or a position without an id.
-    ``<workzag-jobs></workzag-jobs>`` is a valid, empty board.
+    Reading raises :class:`BoardError` for a body that is not well-formed
+    XML (a cut-off feed, an HTML page), XML with a DTD or entity
+    declarations, a root other than ``<workzag-jobs>``, or a position
+    without an id. ``<workzag-jobs></workzag-jobs>`` is a valid, empty board.
     """
-    root = _load(response)
     site = site_url(company, domain)
-    postings: list[Posting] = []
+    return Listing(entries=_positions(response),
+                   posting=lambda position: _posting(position, source, site, response.url),
+                   external_id=lambda position: _field(position, "id"),
+                   raw=ElementTree.tostring, context=(site,))
+
+
+def parse_feed(response: Response, source: str, company: str, domain: str = "de") -> list[Posting]:
+    """Every position of the feed, all at once (see :func:`read_feed`)."""
+    return list(read_feed(response, source, company, domain).postings())
+
+
+def _positions(response: Response) -> Iterator[Element]:
     seen: set[str] = set()
-    for position in root.findall("position"):
-        posting = _posting(position, source, site, response.url)
-        if posting.external_id not in seen:  # a feed may repeat a position verbatim
-            seen.add(posting.external_id)
-            postings.append(posting)
-    return postings
-
-
-def _load(response: Response) -> Element:
+    depth = 0
+    root: Element | None = None
     try:
-        root = SafeET.fromstring(response.body, forbid_dtd=True)
+        for event, element in SafeET.iterparse(io.BytesIO(response.body), events=("start", "end"),
+                                               forbid_dtd=True):
+            if event == "start":
+                depth += 1
+                if root is None:
+                    root = element
+                    if root.tag != ROOT:
+                        raise BoardError(f"Personio feed has no <{ROOT}> root (found <{root.tag}>)",
+                                         response.url)
+                continue
+            depth -= 1
+            if depth != 1 or element.tag != "position":
+                continue
+            ext = _field(element, "id")
+            if ext is None or ext not in seen:  # a feed may repeat a position verbatim
+                if ext is not None:
+                    seen.add(ext)
+                yield element
+            if root is not None:
+                root.clear()  # what was read is not kept
     except (ParseError, DefusedXmlException) as exc:
         raise BoardError(f"malformed XML from Personio: {exc}", response.url) from exc
-    if root.tag != ROOT:
-        raise BoardError(f"Personio feed has no <{ROOT}> root (found <{root.tag}>)", response.url)
-    return root
 
 
 def _field(position: Element, name: str) -> str | None:

@@ -29,6 +29,7 @@ from scrapy.http import Response
 from crawler.errors import BoardError
 from crawler.items import Posting
 from crawler.normalize import read_salaries
+from spiders.parsers.stream import JsonDocument, Listing
 from spiders.parsers.values import text as _text
 
 # The posting's text sections, in the order the careers page shows them.
@@ -44,20 +45,24 @@ def board_url(base_url: str) -> str:
     return f"{base_url}/postings.json"
 
 
-def parse_postings(response: Response, source: str) -> list[Posting]:
-    """The open postings of the careers site, in the feed's order.
+def read_postings(response: Response, source: str) -> Listing:
+    """The careers site's postings as a stream (:mod:`spiders.parsers.stream`),
+    in the feed's order.
 
-    Raises :class:`BoardError` for a body that is not JSON, has no ``data``
-    list, or holds a posting without an id. ``{"data": []}`` is a valid,
-    empty board.
+    Reading raises :class:`BoardError` for a body that is not JSON, has no
+    ``data`` list, or holds a posting without an id. ``{"data": []}`` is a
+    valid, empty board.
     """
-    try:
-        data = json.loads(response.body)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise BoardError(f"malformed JSON from Pinpoint: {exc}", response.url) from exc
-    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-        raise BoardError("Pinpoint response has no 'data' list", response.url)
-    return [_posting(item, source, response.url) for item in data["data"]]
+    doc = JsonDocument(response, "Pinpoint")
+    return Listing(entries=doc.items("data", "Pinpoint response has no 'data' list"),
+                   posting=lambda item: _posting(item, source, response.url),
+                   external_id=lambda item: _text(item.get("id")) if isinstance(item, dict) else None)
+
+
+def parse_postings(response: Response, source: str) -> list[Posting]:
+    """The open postings of the careers site, all at once (see
+    :func:`read_postings`)."""
+    return list(read_postings(response, source).postings())
 
 
 def _posting(item: Any, source: str, url: str) -> Posting:

@@ -25,6 +25,7 @@ from scrapy.http import Response
 
 from crawler.errors import BoardError
 from crawler.items import Posting
+from spiders.parsers.stream import JsonDocument, Listing
 from spiders.parsers.values import text as _text
 
 # Recruitee's own time format, always in UTC.
@@ -39,20 +40,24 @@ def board_url(base_url: str) -> str:
     return f"{base_url}/api/offers/"
 
 
-def parse_offers(response: Response, source: str) -> list[Posting]:
-    """The published offers of the careers site.
+def read_offers(response: Response, source: str) -> Listing:
+    """The careers site's offers as a stream (:mod:`spiders.parsers.stream`);
+    an offer that is not published makes no posting.
 
-    Raises :class:`BoardError` for a body that is not JSON, has no
+    Reading raises :class:`BoardError` for a body that is not JSON, has no
     ``offers`` list, or holds an offer without an id. ``{"offers": []}`` is
     a valid, empty board.
     """
-    try:
-        data = json.loads(response.body)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise BoardError(f"malformed JSON from Recruitee: {exc}", response.url) from exc
-    if not isinstance(data, dict) or not isinstance(data.get("offers"), list):
-        raise BoardError("Recruitee response has no 'offers' list", response.url)
-    return [p for offer in data["offers"] if (p := _posting(offer, source, response.url)) is not None]
+    doc = JsonDocument(response, "Recruitee")
+    return Listing(entries=doc.items("offers", "Recruitee response has no 'offers' list"),
+                   posting=lambda offer: _posting(offer, source, response.url),
+                   external_id=lambda offer: _text(offer.get("id")) if isinstance(offer, dict) else None)
+
+
+def parse_offers(response: Response, source: str) -> list[Posting]:
+    """The published offers of the careers site, all at once (see
+    :func:`read_offers`)."""
+    return list(read_offers(response, source).postings())
 
 
 def iso_time(value: Any) -> str | None:

@@ -17,7 +17,6 @@ a response to postings; no I/O.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +24,7 @@ from scrapy.http import Response
 
 from crawler.errors import BoardError
 from crawler.items import Posting
+from spiders.parsers.stream import JsonDocument, Listing
 from spiders.parsers.values import text as _text
 
 
@@ -32,21 +32,26 @@ def board_url(base_url: str, account: str) -> str:
     return f"{base_url}/api/v1/widget/accounts/{quote(account, safe='')}?details=true"
 
 
-def parse_widget(response: Response, source: str) -> list[Posting]:
-    """The jobs of the account, in the widget's order.
+def read_widget(response: Response, source: str) -> Listing:
+    """The account's jobs as a stream (:mod:`spiders.parsers.stream`), in
+    the widget's order; the account's ``name`` (the company of every job)
+    is read first, and is part of what each job's raw content means.
 
-    Raises :class:`BoardError` for a body that is not JSON, has no ``jobs``
-    list, or holds a job without a shortcode. ``{"jobs": []}`` is a valid,
-    empty board.
+    Reading raises :class:`BoardError` for a body that is not JSON, has no
+    ``jobs`` list, or holds a job without a shortcode. ``{"jobs": []}`` is
+    a valid, empty board.
     """
-    try:
-        data = json.loads(response.body)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise BoardError(f"malformed JSON from Workable: {exc}", response.url) from exc
-    if not isinstance(data, dict) or not isinstance(data.get("jobs"), list):
-        raise BoardError("Workable widget response has no 'jobs' list", response.url)
-    company = _text(data.get("name"))
-    return [_posting(job, source, company, response.url) for job in data["jobs"]]
+    doc = JsonDocument(response, "Workable")
+    company = _text(doc.value("name"))
+    return Listing(entries=doc.items("jobs", "Workable widget response has no 'jobs' list"),
+                   posting=lambda job: _posting(job, source, company, response.url),
+                   external_id=lambda job: _text(job.get("shortcode")) if isinstance(job, dict) else None,
+                   context=(company or "",))
+
+
+def parse_widget(response: Response, source: str) -> list[Posting]:
+    """The jobs of the account, all at once (see :func:`read_widget`)."""
+    return list(read_widget(response, source).postings())
 
 
 def _posting(job: Any, source: str, company: str | None, url: str) -> Posting:
