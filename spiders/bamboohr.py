@@ -22,7 +22,6 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.errors import BoardError
-from crawler.items import Seen
 from spiders.base import BoardSpider, Param, subdomain_problem
 from spiders.parsers.bamboohr import (
     detail_url,
@@ -71,18 +70,9 @@ class BambooHRSpider(BoardSpider):
             self.fail(str(exc))
             return
         ids: set[str] = set()
-        for item in listing.items:
-            ext = str(item["id"])
-            if ext in ids:
-                continue
-            ids.add(ext)
-            fp = fingerprint(item)
-            if self.unchanged_in_listing(ext, fp):
-                yield Seen(source=self.source, external_id=ext)
-                continue
-            yield scrapy.Request(detail_url(self._site(), ext), callback=self.parse_job_detail,
-                                 errback=self.on_detail_error, meta={"external_id": ext},
-                                 cb_kwargs={"item": item, "fp": fp})
+        yield from self.listed(listing.items, ids, "id", fingerprint, lambda item, ext, fp: scrapy.Request(
+            detail_url(self._site(), ext), callback=self.parse_job_detail, errback=self.on_detail_error,
+            meta={"external_id": ext}, cb_kwargs={"item": item, "fp": fp}))
         if listing.total is None:
             self.board_complete = True
             self.complete_by = "whole job list parsed (no meta.totalCount); count checked against recent runs only"
