@@ -198,8 +198,11 @@ class Jobdelta:
 
     def add(self, name: str, board: Board, how: str) -> None:
         base = self.sim.base_url(board)
+        # listing mode walks every listing page: the board's default cap of
+        # 500 pages (5,000 postings) would stop it partial at 10,000
+        pages = len(board.truth()) // 10 + 100
         where = (f'sitemap_url = "{base}/sitemap.xml"' if how == "sitemap"
-                 else f'start_urls = ["{base}/jobs?page=1"]')
+                 else f'start_urls = ["{base}/jobs?page=1"]\nmax_listing_pages = {pages}')
         self.sources[name] = (f'[[sources]]\nname = "{name}"\nboard = "jsonld"\n{where}\n'
                               f'allow = "/{board.name}/job/"\n')
         self.config.write_text(
