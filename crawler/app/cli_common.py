@@ -8,6 +8,7 @@ in the root context's ``obj``; each command reads it here.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -83,6 +84,19 @@ def open_session(cfg: Config) -> Session:
         raise JobdeltaError(f"database {safe_url(cfg.database_url)} has no jobdelta schema: "
                             "run `jobdelta db upgrade` (or `jobdelta crawl`) first")
     return session
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 in brackets or not) is
+    this machine: ``serve`` without a token and offline tests allow no other."""
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def safe_url(url: str) -> str:

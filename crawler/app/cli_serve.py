@@ -5,23 +5,12 @@ Application layer, loaded by ``crawler.app.cli``'s group only when it runs.
 
 from __future__ import annotations
 
-import ipaddress
-
 import click
 import uvicorn
 
-from crawler.app.cli_common import ctx_config, open_session, safe_url
+from crawler.app.cli_common import ctx_config, is_loopback, open_session, safe_url
 from crawler.errors import ConfigError
 from web.app import WebSettings, create_app
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @click.command()
@@ -49,7 +38,7 @@ def serve(ctx: click.Context, host: str, port: int, log_level: str) -> None:
     token = cfg.web.token
     if cfg.web.token_env and not token:
         raise ConfigError(f"[web] token_env: ${cfg.web.token_env} is not set")
-    if not _is_loopback(host) and not token:
+    if not is_loopback(host) and not token:
         raise ConfigError(f"refusing to listen on {host}: without a token ([web] token_env) "
                           "the history is served on loopback only")
     open_session(cfg).close()  # the schema must be there

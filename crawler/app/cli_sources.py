@@ -17,7 +17,6 @@ page fetch and the trial refuse any other address.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import subprocess
@@ -34,6 +33,7 @@ from urllib.parse import urlsplit
 import click
 
 from crawler import output
+from crawler.app.cli_common import is_loopback
 from crawler.app.config import config_from_dict, load_config
 from crawler.app.discover import Recognised, read_page, recognise_url, slug
 from crawler.config import COMMON_SOURCE_KEYS, Config, config_path
@@ -91,19 +91,8 @@ class _Sources:
 # -- fetching, never beyond loopback in tests
 
 
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _guard(url: str, what: str) -> None:
-    if os.environ.get(OFFLINE_TESTS_ENV) == "1" and not _is_loopback(urlsplit(url).hostname):
+    if os.environ.get(OFFLINE_TESTS_ENV) == "1" and not is_loopback(urlsplit(url).hostname):
         raise JobdeltaError(f"refusing to {what} {url}: {OFFLINE_TESTS_ENV}=1 allows loopback only")
 
 
